@@ -1,0 +1,164 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+// The compiled configuration the proxy serves. docs/snapshot.md documents its JSON form; the
+// types below are what snapshot_json.cc builds from it. A Snapshot is immutable once
+// published and shared between workers as std::shared_ptr<const Snapshot>.
+namespace meshnode::proxy {
+
+using Millis = std::chrono::milliseconds;
+
+enum class Direction { kOutbound, kInbound };
+
+struct Cidr {
+  bool v6 = false;
+  uint8_t bytes[16] = {};
+  int prefix = 0;
+};
+
+struct Endpoint {
+  std::string address;  // numeric IPv4 or IPv6
+  uint16_t port = 0;
+  uint32_t weight = 1;
+  std::map<std::string, std::string> labels;
+};
+
+enum class UpstreamProtocol { kHttp1, kHttp2, kDownstream };
+enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom };
+
+struct Cluster {
+  std::string name;
+  // original_dst clusters forward to the connection's original destination (passthrough).
+  bool original_dst = false;
+  UpstreamProtocol protocol = UpstreamProtocol::kDownstream;
+  LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  Millis connect_timeout{5000};
+  Millis idle_timeout{60000};
+  uint32_t max_connections = 1024;
+  uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  uint32_t max_concurrent_streams = 100;     // per upstream HTTP/2 connection
+  std::vector<Endpoint> endpoints;
+};
+
+enum class StringMatchKind { kExact, kPrefix, kRegex, kPresent, kAbsent };
+
+struct StringMatch {
+  StringMatchKind kind = StringMatchKind::kPresent;
+  std::string value;
+  bool ignore_case = false;
+  std::shared_ptr<const std::regex> regex;  // compiled once, for kRegex
+};
+
+struct HeaderMatch {
+  std::string name;  // lower case; ":method", ":authority", ":scheme" allowed
+  StringMatch match;
+  bool invert = false;
+};
+
+struct RouteMatch {
+  std::optional<StringMatch> path;  // matched against the path without the query
+  std::vector<HeaderMatch> headers;
+  std::vector<std::pair<std::string, StringMatch>> query_params;
+};
+
+struct WeightedCluster {
+  std::string cluster;
+  uint32_t weight = 1;
+};
+
+struct HeaderOps {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+};
+
+struct Redirect {
+  std::string scheme;     // empty: keep
+  std::string authority;  // empty: keep
+  std::string path;       // empty: keep
+  uint16_t status = 301;
+};
+
+struct DirectResponse {
+  uint16_t status = 200;
+  std::string body;
+};
+
+struct Route {
+  std::string name;
+  RouteMatch match;
+  std::vector<WeightedCluster> clusters;
+  std::optional<Redirect> redirect;
+  std::optional<DirectResponse> direct_response;
+  std::string prefix_rewrite;  // replaces the matched path prefix when set
+  std::string host_rewrite;
+  Millis timeout{0};  // 0: none
+  HeaderOps request_headers;
+  HeaderOps response_headers;
+};
+
+struct VirtualHost {
+  std::string name;
+  std::vector<std::string> domains;  // "*", "*.suffix", "prefix.*", "host", "host:port"
+  std::vector<Route> routes;
+};
+
+struct HttpRouteTable {
+  Direction direction = Direction::kOutbound;
+  uint16_t port = 0;  // original destination port; 0 matches any port
+  std::vector<VirtualHost> virtual_hosts;
+};
+
+struct TcpRoute {
+  Direction direction = Direction::kOutbound;
+  uint16_t port = 0;               // 0: any port
+  std::vector<Cidr> destinations;  // empty: any address
+  std::vector<std::string> sni;    // non-empty: TLS route by server name
+  std::string cluster;
+};
+
+enum class Unmatched { kPassthrough, kRefuse };
+
+struct Listener {
+  std::string name;
+  Direction direction = Direction::kOutbound;
+  std::string address;
+  uint16_t port = 0;
+  bool use_original_dst = true;
+  Unmatched unmatched = Unmatched::kPassthrough;
+  Millis detection_timeout{1000};
+};
+
+struct Limits {
+  uint32_t max_header_bytes = 60 * 1024;
+  uint32_t max_headers = 100;
+  uint32_t max_concurrent_streams = 100;  // per downstream HTTP/2 connection
+  uint32_t max_connections = 10000;       // per worker
+  uint32_t buffer_high_watermark = 1024 * 1024;
+  Millis stream_idle_timeout{300000};
+  Millis downstream_idle_timeout{3600000};
+};
+
+struct Snapshot {
+  std::string version;
+  std::vector<Listener> listeners;
+  std::vector<HttpRouteTable> http_routes;
+  std::vector<TcpRoute> tcp_routes;
+  std::vector<Cluster> clusters;
+  Limits limits;
+  std::string source_json;  // the document as loaded, for /config_dump
+
+  const Cluster* findCluster(const std::string& name) const;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+}  // namespace meshnode::proxy

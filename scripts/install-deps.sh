@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency from Debian's packages (Debian 12).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang-format
+  libssl-dev libnghttp2-dev node-llhttp libasio-dev libc-ares-dev libtomlplusplus-dev
+  libyaml-cpp-dev nlohmann-json3-dev libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # real peers for the tests and benchmarks
+  curl nghttp2-client nghttp2-server nghttp2-proxy nginx-light haproxy wrk dnsmasq-base
+  openssl iproute2 iptables nftables procps psmisc python3 netcat-openbsd socat
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# nginx-light starts a default server on install; the tests start their own.
+systemctl disable --now nginx >/dev/null 2>&1 || true
+systemctl disable --now haproxy >/dev/null 2>&1 || true
