@@ -13,6 +13,8 @@ set(LLHTTP_DIR /usr/share/llhttp CACHE PATH "llhttp C sources (Debian package no
 find_path(LLHTTP_INCLUDE_DIR llhttp.h PATHS /usr/share/include/llhttp REQUIRED)
 add_library(llhttp STATIC ${LLHTTP_DIR}/api.c ${LLHTTP_DIR}/http.c ${LLHTTP_DIR}/llhttp.c)
 target_include_directories(llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
+# Strict mode rejects bare LF and other leniencies request smuggling relies on.
+target_compile_definitions(llhttp PRIVATE LLHTTP_STRICT_MODE=1)
 set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 add_library(asio INTERFACE)

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace meshnode::proxy {
+
+enum class Protocol { kNeedMore, kHttp1, kHttp2, kTls, kOpaque };
+
+const char* toString(Protocol p);
+
+// Classifies the first bytes a client sent: the HTTP/2 prior-knowledge preface, an HTTP/1.x
+// request line, a TLS ClientHello record, or anything else (opaque TCP). kNeedMore asks for
+// more bytes; callers stop asking at their detection limit and treat the stream as opaque.
+Protocol detectProtocol(std::string_view data);
+
+// The server_name of a complete TLS ClientHello. Returns kNeedMore while the record is
+// incomplete, kTls with *sni set (possibly empty when absent), or kOpaque when malformed.
+Protocol extractSni(std::string_view data, std::string* sni);
+
+inline constexpr size_t kMaxDetectionBytes = 16 * 1024;
+
+}  // namespace meshnode::proxy

@@ -1,0 +1,307 @@
+#include "proxy/http/http1/client_connection.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/write.hpp>
+
+#include "common/log.h"
+#include "proxy/http/http1/wire.h"
+#include "proxy/stats/stats.h"
+
+namespace meshnode::proxy::http1 {
+
+class ClientConnection::Stream : public UpstreamStream {
+ public:
+  Stream(std::weak_ptr<ClientConnection> conn, const asio::any_io_executor& ex,
+         size_t high_watermark)
+      : conn_(std::move(conn)), ready_(ex) {
+    response_body = std::make_shared<BodyPipe>(high_watermark);
+  }
+
+  asio::awaitable<Result<ResponseHead>> response() override {
+    while (!head_ && !error_)
+      co_await ready_.wait();
+    if (head_) co_return *head_;
+    co_return *error_;
+  }
+  void reset() override {
+    if (auto c = conn_.lock()) c->close();
+  }
+
+  void setHead(ResponseHead h) {
+    head_ = std::move(h);
+    ready_.notify();
+  }
+  void fail(Error e) {
+    if (!head_ && !error_) error_ = std::move(e);
+    if (head_) response_body->abort();
+    ready_.notify();
+  }
+  bool hasHead() const { return head_.has_value(); }
+
+  bool head_request = false;
+
+ private:
+  std::weak_ptr<ClientConnection> conn_;
+  Event ready_;
+  std::optional<ResponseHead> head_;
+  std::optional<Error> error_;
+};
+
+ClientConnection::ClientConnection(asio::ip::tcp::socket socket, const Cluster& cluster,
+                                   const Limits& limits)
+    : socket_(std::move(socket)),
+      idle_timeout_(cluster.idle_timeout),
+      max_requests_(cluster.max_requests_per_connection),
+      limits_(limits),
+      wake_(socket_.get_executor()),
+      idle_timer_(socket_.get_executor()) {
+  llhttp_settings_init(&settings_);
+  settings_.on_status = &ClientConnection::onStatus;
+  settings_.on_header_field = &ClientConnection::onHeaderField;
+  settings_.on_header_value = &ClientConnection::onHeaderValue;
+  settings_.on_header_value_complete = &ClientConnection::onHeaderValueComplete;
+  settings_.on_headers_complete = &ClientConnection::onHeadersComplete;
+  settings_.on_body = &ClientConnection::onBody;
+  settings_.on_message_complete = &ClientConnection::onMessageComplete;
+  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  bump(Stats::get().upstream_cx_total);
+  bump(Stats::get().upstream_cx_active);
+}
+
+ClientConnection::~ClientConnection() {
+  drop(Stats::get().upstream_cx_active);
+}
+
+void ClientConnection::start() {
+  asio::co_spawn(socket_.get_executor(), readLoop(), asio::detached);
+  armIdleTimer();
+}
+
+void ClientConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  idle_timer_.cancel();
+  failCurrent("upstream connection closed");
+  wake_.notify();
+}
+
+void ClientConnection::failCurrent(const std::string& why) {
+  if (!current_) return;
+  auto stream = std::move(current_);
+  stream->fail(makeError(ErrorCode::kReset, Side::kUpstream, why,
+                         /*retryable=*/!stream->hasHead()));
+}
+
+void ClientConnection::armIdleTimer() {
+  idle_timer_.expires_after(idle_timeout_);
+  idle_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (self && !self->current_) self->close();
+  });
+}
+
+std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead& head,
+                                                               std::shared_ptr<BodyPipe> body) {
+  auto stream = std::make_shared<Stream>(weak_from_this(), socket_.get_executor(),
+                                         limits_.buffer_high_watermark);
+  stream->head_request = head.method == "HEAD";
+  stream->response_body->on_consumed = [weak = weak_from_this()](size_t) {
+    if (auto c = weak.lock()) c->wake_.notify();
+  };
+  idle_timer_.cancel();
+  if (closed_) {
+    stream->fail(makeError(ErrorCode::kReset, Side::kUpstream, "upstream connection closed", true));
+    return stream;
+  }
+  current_ = stream;
+  request_written_ = false;
+  response_done_ = false;
+  ++requests_;
+  if (max_requests_ && requests_ >= max_requests_) keep_alive_ = false;
+  bump(Stats::get().upstream_rq_total);
+
+  RequestHead h = head;
+  Framing framing = Framing::kNone;
+  if (h.content_length >= 0) {
+    framing = Framing::kLength;
+  } else if (h.has_body) {
+    framing = Framing::kChunked;
+  } else if (h.method == "POST" || h.method == "PUT" || h.method == "PATCH") {
+    h.content_length = 0;
+    framing = Framing::kLength;
+  }
+  if (!body || framing == Framing::kNone) body.reset();
+  asio::co_spawn(socket_.get_executor(),
+                 writeRequest(stream, serializeRequestHead(h, framing), std::move(body),
+                              static_cast<int>(framing)),
+                 asio::detached);
+  return stream;
+}
+
+asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> stream,
+                                                     std::string out,
+                                                     std::shared_ptr<BodyPipe> body,
+                                                     int framing_value) {
+  auto self = shared_from_this();
+  auto framing = static_cast<Framing>(framing_value);
+  Event ready(socket_.get_executor());
+  if (body) body->on_readable = [&ready] { ready.notify(); };
+  char chunk[16384];
+  std::error_code ec;
+  for (;;) {
+    if (body) {
+      size_t n = body->read(chunk, sizeof(chunk));
+      appendBody(out, std::string_view(chunk, n), framing);
+      if (body->drained()) {
+        if (framing == Framing::kChunked) out += "0\r\n\r\n";
+        body->on_readable = nullptr;
+        body.reset();
+      } else if (body->aborted()) {
+        body->on_readable = nullptr;
+        close();  // a half-sent request cannot be finished on HTTP/1
+        co_return;
+      }
+    }
+    if (!out.empty()) {
+      bump(Stats::get().upstream_bytes_tx, out.size());
+      co_await asio::async_write(socket_, asio::buffer(out),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      out.clear();
+      if (ec) {
+        if (body) body->on_readable = nullptr;
+        close();
+        co_return;
+      }
+    }
+    if (!body) break;
+    if (body->size() == 0 && !body->ended() && !body->aborted()) co_await ready.wait();
+    if (closed_) {
+      if (body) body->on_readable = nullptr;
+      co_return;
+    }
+  }
+  request_written_ = true;
+  if (response_done_ && current_ == stream) {
+    current_.reset();
+    if (!keep_alive_)
+      close();
+    else
+      armIdleTimer();
+  }
+}
+
+asio::awaitable<void> ClientConnection::readLoop() {
+  auto self = shared_from_this();
+  char chunk[16384];
+  while (!closed_) {
+    if (current_ && current_->response_body->full()) {
+      co_await wake_.wait();
+      continue;
+    }
+    std::error_code ec;
+    size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || n == 0) {
+      if (current_ && current_->hasHead()) llhttp_finish(&parser_);  // close-delimited body
+      close();
+      co_return;
+    }
+    bump(Stats::get().upstream_bytes_rx, n);
+    if (!current_) {
+      // Bytes while idle: the upstream is confused; this connection cannot be reused.
+      close();
+      co_return;
+    }
+    llhttp_errno_t err = llhttp_execute(&parser_, chunk, n);
+    if (err != HPE_OK) {
+      LOG_DEBUG("http1 upstream %s: %s", llhttp_errno_name(err), llhttp_get_error_reason(&parser_));
+      keep_alive_ = false;
+      if (current_) {
+        auto stream = current_;
+        stream->fail(makeError(
+            ErrorCode::kProtocol, Side::kUpstream,
+            std::string("invalid HTTP/1 response: ") + llhttp_get_error_reason(&parser_)));
+      }
+      close();
+      co_return;
+    }
+  }
+}
+
+int ClientConnection::onStatus(llhttp_t*, const char*, size_t) {
+  return 0;
+}
+
+int ClientConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ClientConnection*>(p->data);
+  c->header_bytes_ += len;
+  if (c->header_bytes_ > c->limits_.max_header_bytes) return -1;
+  c->field_.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ClientConnection*>(p->data);
+  c->header_bytes_ += len;
+  if (c->header_bytes_ > c->limits_.max_header_bytes) return -1;
+  c->value_.append(at, len);
+  return 0;
+}
+
+int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
+  auto* c = static_cast<ClientConnection*>(p->data);
+  if (c->head_.headers.size() >= c->limits_.max_headers || !validHeaderValue(c->value_)) return -1;
+  c->head_.headers.emplace_back(lowerCase(c->field_), trimValue(c->value_));
+  c->field_.clear();
+  c->value_.clear();
+  return 0;
+}
+
+int ClientConnection::onHeadersComplete(llhttp_t* p) {
+  auto* c = static_cast<ClientConnection*>(p->data);
+  ResponseHead head = std::move(c->head_);
+  c->head_ = ResponseHead{};
+  c->header_bytes_ = 0;
+  head.status = p->status_code;
+  if (head.status >= 100 && head.status < 200) return 0;  // interim; the final one follows
+  if (!llhttp_should_keep_alive(p)) c->keep_alive_ = false;
+  head.content_length =
+      (p->flags & F_CONTENT_LENGTH) ? static_cast<long long>(p->content_length) : -1;
+  stripHopByHop(head.headers);
+  bool skip_body = c->current_ && c->current_->head_request;
+  if (c->current_) c->current_->setHead(std::move(head));
+  return skip_body ? 1 : 0;
+}
+
+int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ClientConnection*>(p->data);
+  if (c->current_) c->current_->response_body->push(std::string_view(at, len));
+  return 0;
+}
+
+int ClientConnection::onMessageComplete(llhttp_t* p) {
+  auto* c = static_cast<ClientConnection*>(p->data);
+  if (p->status_code >= 100 && p->status_code < 200) return 0;
+  if (!c->current_) return 0;
+  c->current_->response_body->finish();
+  c->response_done_ = true;
+  if (c->request_written_) {
+    c->current_.reset();
+    if (!c->keep_alive_) {
+      c->closed_ = true;  // the read loop closes the socket when it regains control
+      std::error_code ec;
+      c->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    } else {
+      c->armIdleTimer();
+    }
+  }
+  return 0;
+}
+
+}  // namespace meshnode::proxy::http1

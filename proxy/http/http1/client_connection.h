@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <llhttp.h>
+
+#include "proxy/http/stream.h"
+#include "proxy/snapshot/snapshot.h"
+#include "proxy/stream/event.h"
+
+namespace meshnode::proxy::http1 {
+
+// An HTTP/1.1 connection to one upstream endpoint: one request at a time, kept alive and
+// reused by the pool while the upstream allows it. Runs on its worker thread.
+class ClientConnection : public UpstreamConnection,
+                         public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(asio::ip::tcp::socket socket, const Cluster& cluster, const Limits& limits);
+  ~ClientConnection() override;
+
+  // Starts the reader; call once after construction.
+  void start();
+
+  std::shared_ptr<UpstreamStream> startRequest(const RequestHead& head,
+                                               std::shared_ptr<BodyPipe> body) override;
+  bool available() const override { return !closed_ && !current_ && keep_alive_; }
+  bool closed() const override { return closed_; }
+  bool isHttp2() const override { return false; }
+  void close() override;
+
+ private:
+  class Stream;
+
+  static int onStatus(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* p);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* p);
+
+  asio::awaitable<void> readLoop();
+  asio::awaitable<void> writeRequest(std::shared_ptr<Stream> stream, std::string head,
+                                     std::shared_ptr<BodyPipe> body, int framing);
+  void failCurrent(const std::string& why);
+  void armIdleTimer();
+
+  asio::ip::tcp::socket socket_;
+  Millis idle_timeout_;
+  uint32_t max_requests_;
+  uint32_t requests_ = 0;
+  Limits limits_;
+  llhttp_settings_t settings_{};
+  llhttp_t parser_{};
+  ResponseHead head_;
+  std::string field_, value_;
+  size_t header_bytes_ = 0;
+  std::shared_ptr<Stream> current_;
+  Event wake_;
+  asio::steady_timer idle_timer_;
+  bool closed_ = false;
+  bool keep_alive_ = true;
+  bool request_written_ = false;
+  bool response_done_ = false;
+};
+
+}  // namespace meshnode::proxy::http1

@@ -1,0 +1,410 @@
+#include "proxy/http/http1/server_connection.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include "common/log.h"
+#include "proxy/http/http1/wire.h"
+#include "proxy/stats/stats.h"
+
+namespace meshnode::proxy::http1 {
+
+class ServerConnection::Stream : public DownstreamStream {
+ public:
+  Stream(std::weak_ptr<ServerConnection> conn, const asio::any_io_executor& ex)
+      : conn_(std::move(conn)), done_(ex) {}
+
+  void sendResponse(ResponseHead head, std::shared_ptr<BodyPipe> body) override {
+    if (started_ || reset_) return;
+    started_ = true;
+    auto conn = conn_.lock();
+    if (!conn) return;
+    auto self = std::static_pointer_cast<Stream>(shared_from_this_());
+    asio::co_spawn(conn->socket_.get_executor(),
+                   conn->writeResponse(self, std::move(head), std::move(body)), asio::detached);
+  }
+  void reset() override {
+    if (reset_) return;
+    reset_ = true;
+    if (auto conn = conn_.lock()) {
+      conn->closing_ = true;
+      conn->closeSocket();
+    }
+    finish();
+  }
+  bool responseStarted() const override { return started_; }
+  asio::awaitable<void> finished() override {
+    while (!complete_)
+      co_await done_.wait();
+  }
+  bool isHttp2() const override { return false; }
+
+  void finish() {
+    complete_ = true;
+    done_.notify();
+    if (auto conn = conn_.lock()) conn->wake_.notify();
+  }
+  bool complete() const { return complete_; }
+  bool wasReset() const { return reset_; }
+
+  std::weak_ptr<DownstreamStream> weak_self;
+
+ private:
+  std::shared_ptr<DownstreamStream> shared_from_this_() { return weak_self.lock(); }
+
+  std::weak_ptr<ServerConnection> conn_;
+  Event done_;
+  bool started_ = false;
+  bool reset_ = false;
+  bool complete_ = false;
+};
+
+ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes,
+                                   const Limits& limits, RequestHandler handler)
+    : socket_(std::move(socket)),
+      limits_(limits),
+      handler_(std::move(handler)),
+      buffer_(std::move(initial_bytes)),
+      wake_(socket_.get_executor()) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = &ServerConnection::onMessageBegin;
+  settings_.on_url = &ServerConnection::onUrl;
+  settings_.on_header_field = &ServerConnection::onHeaderField;
+  settings_.on_header_value = &ServerConnection::onHeaderValue;
+  settings_.on_header_value_complete = &ServerConnection::onHeaderValueComplete;
+  settings_.on_headers_complete = &ServerConnection::onHeadersComplete;
+  settings_.on_body = &ServerConnection::onBody;
+  settings_.on_message_complete = &ServerConnection::onMessageComplete;
+  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  parser_.data = this;
+}
+
+ServerConnection::~ServerConnection() {
+  if (current_ && current_->request_body) current_->request_body->abort();
+}
+
+void ServerConnection::drain() {
+  closing_ = true;
+  if (!current_) closeSocket();
+}
+
+void ServerConnection::closeSocket() {
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  wake_.notify();
+}
+
+std::string ServerConnection::takeBufferedBytes() {
+  std::string rest = buffer_.substr(parsed_);
+  buffer_.clear();
+  parsed_ = 0;
+  return rest;
+}
+
+asio::awaitable<void> ServerConnection::run() {
+  auto self = shared_from_this();
+  char chunk[16384];
+  for (;;) {
+    // Parse what is buffered unless the parser stopped at the end of a request or the request
+    // body pipe is full; the parser pauses at the end of each request.
+    bool body_full = current_ && current_->request_body->full();
+    if (!paused_ && parsed_ < buffer_.size() && !body_full) {
+      llhttp_errno_t err =
+          llhttp_execute(&parser_, buffer_.data() + parsed_, buffer_.size() - parsed_);
+      size_t consumed = buffer_.size() - parsed_;
+      if (err == HPE_PAUSED) {
+        paused_ = true;
+        consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - (buffer_.data() + parsed_));
+      }
+      parsed_ += consumed;
+      if (err != HPE_OK && err != HPE_PAUSED) {
+        bump(Stats::get().downstream_cx_protocol_error);
+        int status = error_status_ ? error_status_ : 400;
+        LOG_DEBUG("http1 downstream %s: %s", llhttp_errno_name(err),
+                  llhttp_get_error_reason(&parser_));
+        if (current_) {
+          current_->request_body->abort();
+          if (!current_->responseStarted()) co_await writeSimple(status, reasonPhrase(status));
+          current_->reset();
+        } else {
+          co_await writeSimple(status, reasonPhrase(status));
+        }
+        closeSocket();
+        co_return;
+      }
+      if (parsed_ == buffer_.size()) {
+        tail_ = buffer_.substr(buffer_.size() - std::min<size_t>(buffer_.size(), 8));
+        buffer_.clear();
+        parsed_ = 0;
+      }
+      continue;
+    }
+    if (current_) {
+      bool request_done = current_->request_body->ended() || current_->request_body->aborted();
+      if (current_->complete()) {
+        if (request_done) {
+          bool reset = current_->wasReset();
+          current_.reset();
+          if (reset || closing_) co_return;
+          paused_ = false;
+          llhttp_resume(&parser_);
+          continue;
+        }
+        // The response is out but the client is still sending a body nobody reads: drop it
+        // and keep the connection in step.
+        current_->request_body->readAll();
+      } else if (body_full || request_done) {
+        co_await wake_.wait();
+        if (!socket_.is_open()) co_return;
+        continue;
+      }
+    }
+    if (closing_ || !socket_.is_open()) co_return;
+    std::error_code ec;
+    size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || n == 0) {
+      if (current_) {
+        current_->request_body->abort();
+        if (!current_->complete()) current_->reset();
+      }
+      co_return;
+    }
+    bump(Stats::get().downstream_bytes_rx, n);
+    if (buffer_.size() - parsed_ + n > limits_.max_header_bytes + sizeof(chunk) && !current_) {
+      co_await writeSimple(431, reasonPhrase(431));
+      closeSocket();
+      co_return;
+    }
+    buffer_.append(chunk, n);
+  }
+}
+
+int ServerConnection::onMessageBegin(llhttp_t* p) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  c->head_ = RequestHead{};
+  c->field_.clear();
+  c->value_.clear();
+  c->in_value_ = false;
+  c->header_bytes_ = 0;
+  return 0;
+}
+
+bool ServerConnection::followsLineBreak(const char* at) const {
+  // Spans handed to callbacks point into buffer_; before its start come the last bytes of
+  // what was parsed earlier, kept in tail_.
+  const char* begin = buffer_.data();
+  const char* p = at;
+  while (p > begin && (p[-1] == ' ' || p[-1] == '\t'))
+    --p;
+  if (p > begin) return p[-1] == '\n';
+  for (auto it = tail_.rbegin(); it != tail_.rend(); ++it) {
+    if (*it == ' ' || *it == '\t') continue;
+    return *it == '\n';
+  }
+  return false;
+}
+
+bool ServerConnection::addHeaderBytes(size_t len) {
+  header_bytes_ += len;
+  if (header_bytes_ > limits_.max_header_bytes) {
+    error_status_ = 431;
+    return false;
+  }
+  return true;
+}
+
+int ServerConnection::onUrl(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  if (!c->addHeaderBytes(len)) return -1;
+  c->head_.path.append(at, len);
+  return 0;
+}
+
+int ServerConnection::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  if (!c->addHeaderBytes(len)) return -1;
+  c->field_.append(at, len);
+  return 0;
+}
+
+int ServerConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  if (!c->addHeaderBytes(len)) return -1;
+  if (c->followsLineBreak(at)) return -1;  // obsolete line folding (RFC 9112 5.2)
+  c->value_.append(at, len);
+  return 0;
+}
+
+int ServerConnection::onHeaderValueComplete(llhttp_t* p) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  if (c->head_.headers.size() >= c->limits_.max_headers) {
+    c->error_status_ = 431;
+    return -1;
+  }
+  if (!validHeaderValue(c->value_)) return -1;
+  c->head_.headers.emplace_back(lowerCase(c->field_), trimValue(c->value_));
+  c->field_.clear();
+  c->value_.clear();
+  return 0;
+}
+
+int ServerConnection::onHeadersComplete(llhttp_t* p) {
+  return static_cast<ServerConnection*>(p->data)->headersComplete();
+}
+
+int ServerConnection::headersComplete() {
+  RequestHead& h = head_;
+  h.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  h.http10 = parser_.http_major == 1 && parser_.http_minor == 0;
+  if (const std::string* host = findHeader(h.headers, "host")) h.authority = *host;
+  if (h.authority.empty() && !h.http10) {
+    error_status_ = 400;  // RFC 9112 3.2: a 1.1 request without Host is invalid
+    return -1;
+  }
+  if (h.method == "CONNECT") {
+    error_status_ = 405;
+    return -1;
+  }
+  if (h.path.empty() || (h.path[0] != '/' && h.path != "*")) {
+    // Absolute-form: keep only origin-form on the way up.
+    auto scheme_end = h.path.find("://");
+    if (scheme_end == std::string::npos) {
+      error_status_ = 400;
+      return -1;
+    }
+    auto path_start = h.path.find('/', scheme_end + 3);
+    if (h.authority.empty())
+      h.authority = h.path.substr(scheme_end + 3, path_start - scheme_end - 3);
+    h.path = path_start == std::string::npos ? "/" : h.path.substr(path_start);
+  }
+  const std::string* expect = findHeader(h.headers, "expect");
+  h.expect_continue = expect && equalsIgnoreCase(*expect, "100-continue");
+  removeHeader(h.headers, "expect");
+  if (!llhttp_should_keep_alive(&parser_)) closing_ = true;
+  stripHopByHop(h.headers);
+  removeHeader(h.headers, "host");
+  h.content_length =
+      (parser_.flags & F_CONTENT_LENGTH) ? static_cast<long long>(parser_.content_length) : -1;
+  h.has_body = h.content_length > 0 || (parser_.flags & F_CHUNKED);
+
+  auto stream = std::make_shared<Stream>(weak_from_this(), socket_.get_executor());
+  stream->weak_self = stream;
+  stream->request = std::move(h);
+  stream->request_body = std::make_shared<BodyPipe>(limits_.buffer_high_watermark);
+  std::weak_ptr<ServerConnection> weak = weak_from_this();
+  stream->request_body->on_consumed = [weak](size_t) {
+    if (auto c = weak.lock()) c->wake_.notify();
+  };
+  current_ = stream;
+  bump(Stats::get().downstream_rq_total);
+  if (stream->request.expect_continue) {
+    // Answered here rather than relayed, so the client never waits on an upstream that
+    // ignores Expect.
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::co_spawn(
+        socket_.get_executor(),
+        [self = shared_from_this()]() -> asio::awaitable<void> {
+          std::error_code ec;
+          co_await asio::async_write(self->socket_, asio::buffer(kContinue),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+        },
+        asio::detached);
+  }
+  handler_(stream);
+  return 0;
+}
+
+int ServerConnection::onBody(llhttp_t* p, const char* at, size_t len) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  if (c->current_) c->current_->request_body->push(std::string_view(at, len));
+  return 0;
+}
+
+int ServerConnection::onMessageComplete(llhttp_t* p) {
+  auto* c = static_cast<ServerConnection*>(p->data);
+  if (c->current_) c->current_->request_body->finish();
+  return HPE_PAUSED;
+}
+
+asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> stream,
+                                                      ResponseHead head,
+                                                      std::shared_ptr<BodyPipe> body) {
+  auto self = shared_from_this();
+  const RequestHead& req = stream->request;
+  bool no_body = req.method == "HEAD" || head.status == 204 || head.status == 304 ||
+                 (head.status >= 100 && head.status < 200);
+  Framing framing = Framing::kNone;
+  if (!no_body) {
+    if (head.content_length >= 0)
+      framing = Framing::kLength;
+    else if (!req.http10)
+      framing = Framing::kChunked;
+    else
+      framing = Framing::kClose, closing_ = true;
+  }
+  if (head.status == 101) upgraded_ = true;
+  std::string out = serializeResponseHead(head, framing, closing_, req.http10);
+  if (no_body && body) body.reset();
+  std::error_code ec;
+  char chunk[16384];
+  for (;;) {
+    if (body) {
+      size_t n = body->read(chunk, sizeof(chunk));
+      if (n) appendBody(out, std::string_view(chunk, n), framing);
+      if (body->drained()) {
+        if (framing == Framing::kChunked) out += "0\r\n\r\n";
+        body.reset();
+      } else if (body->aborted()) {
+        // The upstream broke off mid-body; only closing tells an HTTP/1 client.
+        closing_ = true;
+        if (!out.empty())
+          co_await asio::async_write(socket_, asio::buffer(out),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+        stream->reset();
+        co_return;
+      }
+    }
+    if (!out.empty()) {
+      bump(Stats::get().downstream_bytes_tx, out.size());
+      co_await asio::async_write(socket_, asio::buffer(out),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      out.clear();
+      if (ec) {
+        stream->reset();
+        co_return;
+      }
+    }
+    if (!body) break;
+    if (body->size() == 0 && !body->ended() && !body->aborted()) {
+      Event ready(socket_.get_executor());
+      body->on_readable = [&ready] { ready.notify(); };
+      co_await ready.wait();
+      body->on_readable = nullptr;
+    }
+  }
+  Stats::get().countResponse(head.status);
+  if (closing_ && !upgraded_) {
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  }
+  stream->finish();
+}
+
+asio::awaitable<void> ServerConnection::writeSimple(int status, const std::string& body) {
+  ResponseHead head;
+  head.status = status;
+  head.headers.emplace_back("content-type", "text/plain");
+  head.content_length = static_cast<long long>(body.size() + 1);
+  std::string out = serializeResponseHead(head, Framing::kLength, true, false);
+  out += body;
+  out += '\n';
+  Stats::get().countResponse(status);
+  std::error_code ec;
+  co_await asio::async_write(socket_, asio::buffer(out),
+                             asio::redirect_error(asio::use_awaitable, ec));
+}
+
+}  // namespace meshnode::proxy::http1

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <llhttp.h>
+
+#include "proxy/http/stream.h"
+#include "proxy/network/drainable.h"
+#include "proxy/snapshot/snapshot.h"
+#include "proxy/stream/event.h"
+
+namespace meshnode::proxy::http1 {
+
+using RequestHandler = std::function<void(std::shared_ptr<DownstreamStream>)>;
+
+// The downstream side of an HTTP/1.1 connection: parses requests with llhttp one at a time,
+// in order (pipelined requests wait in the buffer), and writes each response before the next
+// request is read. Runs on its worker thread for its whole life.
+class ServerConnection : public Drainable, public std::enable_shared_from_this<ServerConnection> {
+ public:
+  ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes, const Limits& limits,
+                   RequestHandler handler);
+  ~ServerConnection() override;
+
+  void drain() override;
+
+  asio::awaitable<void> run();
+
+  // The connection as a byte pipe after a 101 response, for the upgrade tunnel.
+  asio::ip::tcp::socket& socket() { return socket_; }
+  std::string takeBufferedBytes();
+
+ private:
+  class Stream;
+  friend class Stream;
+
+  static int onMessageBegin(llhttp_t* p);
+  static int onUrl(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* p);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* p);
+
+  int headersComplete();
+  bool addHeaderBytes(size_t len);
+  bool followsLineBreak(const char* at) const;
+  asio::awaitable<void> writeResponse(std::shared_ptr<Stream> stream, ResponseHead head,
+                                      std::shared_ptr<BodyPipe> body);
+  asio::awaitable<void> writeSimple(int status, const std::string& body);
+  void closeSocket();
+
+  asio::ip::tcp::socket socket_;
+  Limits limits_;
+  RequestHandler handler_;
+  llhttp_settings_t settings_{};
+  llhttp_t parser_{};
+  std::string buffer_;  // bytes read but not yet parsed
+  size_t parsed_ = 0;
+  std::string tail_;  // the last bytes parsed before buffer_ was emptied
+
+  // The request being parsed.
+  RequestHead head_;
+  std::string field_;
+  std::string value_;
+  bool in_value_ = false;
+  size_t header_bytes_ = 0;
+  int error_status_ = 0;
+
+  std::shared_ptr<Stream> current_;
+  Event wake_;  // body consumed, response finished, or stream reset
+  bool closing_ = false;
+  bool paused_ = false;  // the parser stopped at the end of a request
+  bool upgraded_ = false;
+};
+
+}  // namespace meshnode::proxy::http1

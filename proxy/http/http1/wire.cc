@@ -1,0 +1,85 @@
+#include "proxy/http/http1/wire.h"
+
+#include <cstdio>
+
+namespace meshnode::proxy::http1 {
+namespace {
+
+void appendHeaders(std::string& out, const HeaderList& headers) {
+  for (const auto& [k, v] : headers) {
+    if (k.empty() || k[0] == ':') continue;
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+}
+
+void appendFraming(std::string& out, Framing framing, long long length) {
+  if (framing == Framing::kLength) out += "content-length: " + std::to_string(length) + "\r\n";
+  if (framing == Framing::kChunked) out += "transfer-encoding: chunked\r\n";
+}
+
+}  // namespace
+
+std::string serializeResponseHead(const ResponseHead& head, Framing framing, bool close,
+                                  bool http10) {
+  std::string out = http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(head.status);
+  out += ' ';
+  out += reasonPhrase(head.status);
+  out += "\r\n";
+  HeaderList headers = head.headers;
+  removeHeader(headers, "content-length");
+  appendHeaders(out, headers);
+  appendFraming(out, framing, head.content_length);
+  if (close)
+    out += "connection: close\r\n";
+  else if (http10)
+    out += "connection: keep-alive\r\n";
+  out += "\r\n";
+  return out;
+}
+
+std::string serializeRequestHead(const RequestHead& head, Framing framing) {
+  std::string out = head.method;
+  out += ' ';
+  out += head.path;
+  out += " HTTP/1.1\r\nhost: ";
+  out += head.authority;
+  out += "\r\n";
+  HeaderList headers = head.headers;
+  removeHeader(headers, "content-length");
+  appendHeaders(out, headers);
+  appendFraming(out, framing, head.content_length);
+  out += "\r\n";
+  return out;
+}
+
+void appendBody(std::string& out, std::string_view data, Framing framing) {
+  if (data.empty()) return;
+  if (framing == Framing::kChunked) {
+    char size[24];
+    int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+    out.append(size, static_cast<size_t>(n));
+    out.append(data);
+    out += "\r\n";
+  } else {
+    out.append(data);
+  }
+}
+
+bool validHeaderValue(std::string_view value) {
+  for (char c : value)
+    if (c == '\0' || c == '\r' || c == '\n') return false;
+  return true;
+}
+
+std::string trimValue(std::string_view value) {
+  size_t b = value.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  size_t e = value.find_last_not_of(" \t");
+  return std::string(value.substr(b, e - b + 1));
+}
+
+}  // namespace meshnode::proxy::http1

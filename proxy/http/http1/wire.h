@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/http/message.h"
+
+namespace meshnode::proxy::http1 {
+
+// How an HTTP/1 message body is delimited on the wire.
+enum class Framing { kNone, kLength, kChunked, kClose };
+
+std::string serializeResponseHead(const ResponseHead& head, Framing framing, bool close,
+                                  bool http10);
+std::string serializeRequestHead(const RequestHead& head, Framing framing);
+void appendBody(std::string& out, std::string_view data, Framing framing);
+
+// RFC 9110 5.5: field values carry no CR, LF or NUL.
+bool validHeaderValue(std::string_view value);
+std::string trimValue(std::string_view value);
+
+}  // namespace meshnode::proxy::http1

@@ -1,0 +1,249 @@
+#include "proxy/http/http2/server_connection.h"
+
+#include "common/log.h"
+#include "proxy/http/http2/headers.h"
+#include "proxy/stats/stats.h"
+
+namespace meshnode::proxy::http2 {
+
+class ServerConnection::Stream : public DownstreamStream {
+ public:
+  Stream(std::weak_ptr<ServerConnection> conn, int32_t id, const asio::any_io_executor& ex)
+      : conn_(std::move(conn)), id_(id), done_(ex) {}
+
+  void sendResponse(ResponseHead head, std::shared_ptr<BodyPipe> body) override {
+    if (started_ || closed_) return;
+    started_ = true;
+    response_body = std::move(body);
+    auto conn = conn_.lock();
+    if (!conn) return;
+    if (response_body) {
+      int32_t id = id_;
+      std::weak_ptr<ServerConnection> weak = conn_;
+      response_body->on_readable = [weak, id] {
+        if (auto c = weak.lock()) {
+          nghttp2_session_resume_data(c->session_.get(), id);
+          c->wantWrite();
+        }
+      };
+    }
+    Stats::get().countResponse(head.status);
+    conn->submitResponse(*this, head);
+  }
+  void reset() override {
+    if (closed_) return;
+    if (auto conn = conn_.lock()) {
+      nghttp2_submit_rst_stream(conn->session_.get(), NGHTTP2_FLAG_NONE, id_,
+                                NGHTTP2_INTERNAL_ERROR);
+      conn->wantWrite();
+    }
+    close();
+  }
+  bool responseStarted() const override { return started_; }
+  asio::awaitable<void> finished() override {
+    while (!closed_)
+      co_await done_.wait();
+  }
+  bool isHttp2() const override { return true; }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    if (request_body) request_body->abort();
+    if (response_body) response_body->on_readable = nullptr;
+    done_.notify();
+  }
+
+  int32_t id() const { return id_; }
+  size_t header_bytes = 0;
+  std::shared_ptr<BodyPipe> response_body;
+
+ private:
+  std::weak_ptr<ServerConnection> conn_;
+  int32_t id_;
+  Event done_;
+  bool started_ = false;
+  bool closed_ = false;
+};
+
+ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes,
+                                   const Limits& limits, RequestHandler handler)
+    : SessionIo(std::move(socket), std::move(initial_bytes)),
+      limits_(limits),
+      handler_(std::move(handler)) {
+  nghttp2_session_callbacks* raw_cbs;
+  nghttp2_session_callbacks_new(&raw_cbs);
+  std::unique_ptr<nghttp2_session_callbacks, CallbacksDeleter> cbs(raw_cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs.get(), &onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cbs.get(), &onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs.get(), &onFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs.get(), &onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs.get(), &onStreamClose);
+  nghttp2_option* raw_opt;
+  nghttp2_option_new(&raw_opt);
+  std::unique_ptr<nghttp2_option, OptionDeleter> opt(raw_opt);
+  applyCommonOptions(opt.get(), limits_);
+  nghttp2_session* s = nullptr;
+  nghttp2_session_server_new2(&s, cbs.get(), this, opt.get());
+  session_.reset(s);
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.max_header_bytes},
+  };
+  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, settings, 3);
+  nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+}
+
+ServerConnection::~ServerConnection() {
+  onIoClosed();
+}
+
+asio::awaitable<void> ServerConnection::run() {
+  co_await runIo(shared_from_this());
+}
+
+void ServerConnection::drain() {
+  nghttp2_submit_shutdown_notice(session_.get());
+  nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_.get()), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  wantWrite();
+}
+
+void ServerConnection::onIoClosed() {
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, s] : streams)
+    s->close();
+}
+
+ServerConnection::Stream* ServerConnection::find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+int ServerConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto stream =
+      std::make_shared<Stream>(c->weak_from_this(), frame->hd.stream_id, c->socket_.get_executor());
+  stream->request.scheme.clear();
+  c->streams_[frame->hd.stream_id] = std::move(stream);
+  return 0;
+}
+
+int ServerConnection::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                               size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                               void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  Stream* s = c->find(frame->hd.stream_id);
+  if (!s) return 0;
+  s->header_bytes += namelen + valuelen + 32;
+  if (s->header_bytes > c->limits_.max_header_bytes ||
+      s->request.headers.size() >= c->limits_.max_headers)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets just this stream
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  RequestHead& r = s->request;
+  if (n == ":method")
+    r.method = v;
+  else if (n == ":scheme")
+    r.scheme = v;
+  else if (n == ":authority")
+    r.authority = v;
+  else if (n == ":path")
+    r.path = v;
+  else if (n == "host") {
+    if (r.authority.empty()) r.authority = v;
+  } else
+    r.headers.emplace_back(n, v);
+  return 0;
+}
+
+int ServerConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  Stream* s = c->find(frame->hd.stream_id);
+  if (!s) return 0;
+  bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    RequestHead& r = s->request;
+    if (r.method == "CONNECT" || r.path.empty()) {
+      nghttp2_submit_rst_stream(c->session_.get(), NGHTTP2_FLAG_NONE, s->id(),
+                                NGHTTP2_PROTOCOL_ERROR);
+      return 0;
+    }
+    if (r.scheme.empty()) r.scheme = "http";
+    stripHopByHop(r.headers);
+    if (const std::string* cl = findHeader(r.headers, "content-length"))
+      r.content_length = std::strtoll(cl->c_str(), nullptr, 10);
+    r.has_body = !end;
+    s->request_body = std::make_shared<BodyPipe>(c->limits_.buffer_high_watermark);
+    int32_t id = s->id();
+    std::weak_ptr<ServerConnection> weak = c->weak_from_this();
+    s->request_body->on_consumed = [weak, id](size_t n) {
+      if (auto conn = weak.lock()) {
+        nghttp2_session_consume(conn->session_.get(), id, n);
+        conn->wantWrite();
+      }
+    };
+    if (end) s->request_body->finish();
+    bump(Stats::get().downstream_rq_total);
+    c->handler_(c->streams_[id]);
+  } else if (frame->hd.type == NGHTTP2_DATA && end) {
+    if (s->request_body) s->request_body->finish();
+  }
+  return 0;
+}
+
+int ServerConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                                  size_t len, void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  Stream* s = c->find(stream_id);
+  if (!s || !s->request_body) {
+    nghttp2_session_consume(c->session_.get(), stream_id, len);
+    return 0;
+  }
+  s->request_body->push(std::string_view(reinterpret_cast<const char*>(data), len));
+  return 0;
+}
+
+int ServerConnection::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  auto it = c->streams_.find(stream_id);
+  if (it == c->streams_.end()) return 0;
+  auto stream = std::move(it->second);
+  c->streams_.erase(it);
+  stream->close();
+  return 0;
+}
+
+ssize_t ServerConnection::readBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
+                                   uint32_t* flags, nghttp2_data_source*, void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  Stream* s = c->find(stream_id);
+  if (!s || !s->response_body) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return 0;
+  }
+  return readFromPipe(*s->response_body, buf, length, flags);
+}
+
+void ServerConnection::submitResponse(Stream& stream, const ResponseHead& head) {
+  std::vector<nghttp2_nv> nva;
+  HeaderList headers = head.headers;
+  stripHopByHop(headers);
+  std::string status = std::to_string(head.status);
+  if (head.content_length >= 0)
+    setHeader(headers, "content-length", std::to_string(head.content_length));
+  nva.push_back(makeNv(":status", status));
+  for (const auto& [k, v] : headers)
+    nva.push_back(makeNv(k, v));
+  nghttp2_data_provider provider{};
+  provider.read_callback = &readBody;
+  nghttp2_submit_response(session_.get(), stream.id(), nva.data(), nva.size(),
+                          stream.response_body ? &provider : nullptr);
+  wantWrite();
+}
+
+}  // namespace meshnode::proxy::http2

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <nghttp2/nghttp2.h>
+
+#include "proxy/snapshot/snapshot.h"
+#include "proxy/stream/event.h"
+
+namespace meshnode::proxy::http2 {
+
+// Owns an nghttp2_session.
+struct SessionDeleter {
+  void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
+};
+using SessionPtr = std::unique_ptr<nghttp2_session, SessionDeleter>;
+
+struct CallbacksDeleter {
+  void operator()(nghttp2_session_callbacks* c) const { nghttp2_session_callbacks_del(c); }
+};
+struct OptionDeleter {
+  void operator()(nghttp2_option* o) const { nghttp2_option_del(o); }
+};
+
+// The socket side of an HTTP/2 connection, shared by the server and client codecs: a reader
+// feeding nghttp2 and a writer draining it. Windows are opened by the codecs only as bodies are
+// consumed (automatic WINDOW_UPDATE is off), so a slow reader pauses its peer.
+// Runs on its worker thread.
+class SessionIo {
+ public:
+  SessionIo(asio::ip::tcp::socket socket, std::string initial_bytes);
+  virtual ~SessionIo() = default;
+
+  // Reads and writes until the session has nothing more to do or the socket fails.
+  asio::awaitable<void> runIo(std::shared_ptr<void> keep_alive);
+  void wantWrite() { write_event_.notify(); }
+  void closeSocket();
+  bool socketOpen() const { return socket_.is_open(); }
+
+ protected:
+  // Called after a read was fed to nghttp2, and when the connection ends.
+  virtual void onIoClosed() = 0;
+  virtual bool readPaused() const { return false; }
+
+  asio::ip::tcp::socket socket_;
+  std::string initial_bytes_;
+  SessionPtr session_;
+  Event write_event_;
+  Event read_event_;
+  bool io_closed_ = false;
+
+ private:
+  asio::awaitable<void> readLoop();
+  asio::awaitable<void> writeLoop();
+};
+
+void applyCommonOptions(nghttp2_option* option, const Limits& limits);
+
+}  // namespace meshnode::proxy::http2

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <asio/awaitable.hpp>
+
+#include "common/result.h"
+#include "proxy/http/message.h"
+#include "proxy/stream/body_pipe.h"
+
+namespace meshnode::proxy {
+
+// One request as a downstream codec (HTTP/1 or HTTP/2 server side) presents it to the router.
+// Lives on the worker thread of its connection.
+class DownstreamStream {
+ public:
+  virtual ~DownstreamStream() = default;
+
+  RequestHead request;
+  std::shared_ptr<BodyPipe> request_body;  // produced by the codec
+
+  // Starts the response; the codec consumes `body` (null: no body) until it ends.
+  virtual void sendResponse(ResponseHead head, std::shared_ptr<BodyPipe> body) = 0;
+  // Abandons the stream: RST_STREAM on HTTP/2, closing the connection on HTTP/1.
+  virtual void reset() = 0;
+  virtual bool responseStarted() const = 0;
+  // Completes when the response was written in full or the stream was reset.
+  virtual asio::awaitable<void> finished() = 0;
+  virtual bool isHttp2() const = 0;
+};
+
+// The upstream half of one exchange, produced by an upstream codec.
+class UpstreamStream {
+ public:
+  virtual ~UpstreamStream() = default;
+
+  std::shared_ptr<BodyPipe> response_body;  // produced by the codec
+
+  // The response head, or why none came (reset, protocol error, connection closed).
+  virtual asio::awaitable<Result<ResponseHead>> response() = 0;
+  virtual void reset() = 0;
+};
+
+// A connection to one upstream endpoint, pooled per worker.
+class UpstreamConnection {
+ public:
+  virtual ~UpstreamConnection() = default;
+
+  // Sends the request head and then the body from `body` (null: no body).
+  virtual std::shared_ptr<UpstreamStream> startRequest(const RequestHead& head,
+                                                       std::shared_ptr<BodyPipe> body) = 0;
+  // True when a new request may be started now.
+  virtual bool available() const = 0;
+  virtual bool closed() const = 0;
+  virtual bool isHttp2() const = 0;
+  virtual void close() = 0;
+};
+
+}  // namespace meshnode::proxy

@@ -1,0 +1,177 @@
+#include "proxy/pipeline.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+
+#include "common/log.h"
+#include "proxy/detect/protocol_detection.h"
+#include "proxy/http/exchange.h"
+#include "proxy/http/http1/server_connection.h"
+#include "proxy/http/http2/server_connection.h"
+#include "proxy/network/socket_options.h"
+#include "proxy/router/router.h"
+#include "proxy/server/worker.h"
+#include "proxy/stats/stats.h"
+#include "proxy/tcp/tcp_proxy.h"
+#include "proxy/upstream/connect.h"
+
+namespace meshnode::proxy {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+
+struct ActiveConnection {
+  ActiveConnection() {
+    bump(Stats::get().downstream_cx_total);
+    bump(Stats::get().downstream_cx_active);
+  }
+  ~ActiveConnection() { drop(Stats::get().downstream_cx_active); }
+};
+
+// Reads the client's first bytes until the protocol is known, the detection limit is reached
+// or the client stays silent past the listener's timeout (server-first protocols): then opaque.
+asio::awaitable<Protocol> sniff(tcp::socket& socket, Millis timeout, std::string* bytes,
+                                std::string* sni) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer deadline(ex);
+  deadline.expires_after(timeout);
+  char chunk[4096];
+  for (;;) {
+    Protocol p = detectProtocol(*bytes);
+    if (p == Protocol::kTls) {
+      p = extractSni(*bytes, sni);
+      if (p == Protocol::kOpaque) co_return Protocol::kTls;  // TLS we cannot read: no SNI
+    }
+    if (p != Protocol::kNeedMore) co_return p;
+    if (bytes->size() >= kMaxDetectionBytes) co_return Protocol::kOpaque;
+    std::error_code ec;
+    auto r = co_await (socket.async_read_some(asio::buffer(chunk),
+                                              asio::redirect_error(asio::use_awaitable, ec)) ||
+                       deadline.async_wait(asio::use_awaitable));
+    if (r.index() == 1 || ec) co_return Protocol::kOpaque;
+    size_t n = std::get<0>(r);
+    if (n == 0) co_return Protocol::kOpaque;
+    bytes->append(chunk, n);
+  }
+}
+
+asio::awaitable<void> relayTo(tcp::socket downstream, std::string initial, tcp::endpoint target,
+                              const Cluster* cluster) {
+  Millis timeout = cluster ? cluster->connect_timeout : Millis(5000);
+  auto upstream = co_await connectUpstream(target, timeout);
+  if (!upstream) {
+    LOG_DEBUG("%s", upstream.error().describe().c_str());
+    co_return;
+  }
+  bump(Stats::get().upstream_cx_total);
+  bump(Stats::get().upstream_cx_active);
+  co_await relayTcp(std::move(downstream), std::move(initial), std::move(*upstream));
+  drop(Stats::get().upstream_cx_active);
+}
+
+template <typename Connection>
+asio::awaitable<void> serveHttp(Worker& worker, tcp::socket socket, std::string initial,
+                                const Limits& limits, ConnectionInfo info) {
+  auto conn = std::make_shared<Connection>(
+      std::move(socket), std::move(initial), limits,
+      [&worker, info](std::shared_ptr<DownstreamStream> stream) {
+        asio::co_spawn(worker.context(), runExchange(worker, info, std::move(stream)),
+                       asio::detached);
+      });
+  auto token = worker.track(conn);
+  if (worker.draining()) conn->drain();
+  co_await conn->run();
+  worker.untrack(token);
+}
+
+}  // namespace
+
+asio::awaitable<void> serveConnection(Worker& worker, tcp::socket socket, Listener listener,
+                                      SnapshotPtr snap) {
+  ActiveConnection active;
+  std::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+
+  // 1. Where was the client going? iptables REDIRECT keeps it as the original destination.
+  ConnectionInfo info;
+  info.direction = listener.direction;
+  info.downstream_remote = socket.remote_endpoint(ec);
+  if (listener.use_original_dst) info.original_dst = originalDestination(socket);
+  info.port = info.original_dst ? info.original_dst->port() : listener.port;
+
+  // 2. What may be done on that port decides whether the protocol needs sniffing at all:
+  // server-first protocols on plain TCP ports must not wait for a client byte.
+  const HttpRouteTable* table = findRouteTable(*snap, info.direction, info.port);
+  bool tls_routes = false;
+  for (const auto& r : snap->tcp_routes)
+    tls_routes = tls_routes || (!r.sni.empty() && r.direction == info.direction &&
+                                (r.port == 0 || r.port == info.port));
+  std::string initial, sni;
+  Protocol protocol = Protocol::kOpaque;
+  if (table || tls_routes)
+    protocol = co_await sniff(socket, listener.detection_timeout, &initial, &sni);
+
+  // 3. HTTP is routed per request by the route table.
+  if (table && protocol == Protocol::kHttp1) {
+    bump(Stats::get().downstream_cx_http1_total);
+    co_await serveHttp<http1::ServerConnection>(worker, std::move(socket), std::move(initial),
+                                                snap->limits, info);
+    co_return;
+  }
+  if (table && protocol == Protocol::kHttp2) {
+    bump(Stats::get().downstream_cx_http2_total);
+    co_await serveHttp<http2::ServerConnection>(worker, std::move(socket), std::move(initial),
+                                                snap->limits, info);
+    co_return;
+  }
+
+  // 4. Everything else is a byte stream: a TLS route by SNI, a TCP route by destination, or
+  // the listener's unmatched policy.
+  uint8_t addr[16] = {};
+  bool v6 = false;
+  if (info.original_dst) {
+    auto a = info.original_dst->address();
+    v6 = a.is_v6();
+    if (v6) {
+      auto b = a.to_v6().to_bytes();
+      std::copy(b.begin(), b.end(), addr);
+    } else {
+      auto b = a.to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), addr);
+    }
+  }
+  const std::string* sni_ptr = protocol == Protocol::kTls ? &sni : nullptr;
+  if (const TcpRoute* route = findTcpRoute(*snap, info.direction, info.port, v6,
+                                           info.original_dst ? addr : nullptr, sni_ptr)) {
+    const Cluster* cluster = snap->findCluster(route->cluster);
+    std::optional<tcp::endpoint> target;
+    if (cluster && cluster->original_dst) {
+      target = info.original_dst;
+    } else if (cluster) {
+      if (const Endpoint* ep = worker.lb().pick(*cluster)) {
+        auto a = asio::ip::make_address(ep->address, ec);
+        if (!ec) target = tcp::endpoint(a, ep->port);
+      }
+    }
+    if (!target) co_return;
+    bump(protocol == Protocol::kTls ? Stats::get().downstream_cx_tls_total
+                                    : Stats::get().downstream_cx_tcp_total);
+    co_await relayTo(std::move(socket), std::move(initial), *target, cluster);
+    co_return;
+  }
+  if (listener.unmatched == Unmatched::kPassthrough && info.original_dst) {
+    bump(Stats::get().downstream_cx_passthrough_total);
+    co_await relayTo(std::move(socket), std::move(initial), *info.original_dst, nullptr);
+    co_return;
+  }
+  bump(Stats::get().downstream_cx_refused_total);
+  LOG_DEBUG("%s connection from %s to port %u: no route, refused", listener.name.c_str(),
+            toString(info.downstream_remote).c_str(), info.port);
+}
+
+}  // namespace meshnode::proxy

@@ -1,0 +1,58 @@
+#include "proxy/stats/stats.h"
+
+namespace meshnode::proxy {
+
+Stats& Stats::get() {
+  static Stats stats;
+  return stats;
+}
+
+std::string Stats::prometheus() const {
+  std::string out;
+  auto line = [&](const char* name, const char* type, uint64_t value, const char* labels = "") {
+    out += "# TYPE meshnode_proxy_";
+    out += name;
+    out += ' ';
+    out += type;
+    out += "\nmeshnode_proxy_";
+    out += name;
+    out += labels;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+  };
+  auto v = [](const Counter& c) { return c.load(std::memory_order_relaxed); };
+  line("downstream_cx_total", "counter", v(downstream_cx_total));
+  line("downstream_cx_active", "gauge", v(downstream_cx_active));
+  line("downstream_cx_protocol_error", "counter", v(downstream_cx_protocol_error));
+  line("downstream_cx_http1_total", "counter", v(downstream_cx_http1_total));
+  line("downstream_cx_http2_total", "counter", v(downstream_cx_http2_total));
+  line("downstream_cx_tcp_total", "counter", v(downstream_cx_tcp_total));
+  line("downstream_cx_tls_total", "counter", v(downstream_cx_tls_total));
+  line("downstream_cx_passthrough_total", "counter", v(downstream_cx_passthrough_total));
+  line("downstream_cx_refused_total", "counter", v(downstream_cx_refused_total));
+  line("downstream_cx_overflow", "counter", v(downstream_cx_overflow));
+  line("downstream_rq_total", "counter", v(downstream_rq_total));
+  line("downstream_rq_active", "gauge", v(downstream_rq_active));
+  out += "# TYPE meshnode_proxy_downstream_rq counter\n";
+  for (int cls = 1; cls <= 5; ++cls)
+    out += "meshnode_proxy_downstream_rq{response_code_class=\"" + std::to_string(cls) + "xx\"} " +
+           std::to_string(v(downstream_rq_xx[cls])) + "\n";
+  line("downstream_bytes_rx", "counter", v(downstream_bytes_rx));
+  line("downstream_bytes_tx", "counter", v(downstream_bytes_tx));
+  line("upstream_cx_total", "counter", v(upstream_cx_total));
+  line("upstream_cx_active", "gauge", v(upstream_cx_active));
+  line("upstream_cx_connect_fail", "counter", v(upstream_cx_connect_fail));
+  line("upstream_cx_connect_timeout", "counter", v(upstream_cx_connect_timeout));
+  line("upstream_rq_total", "counter", v(upstream_rq_total));
+  line("upstream_rq_timeout", "counter", v(upstream_rq_timeout));
+  line("upstream_rq_reset", "counter", v(upstream_rq_reset));
+  line("upstream_rq_pending_overflow", "counter", v(upstream_rq_pending_overflow));
+  line("upstream_bytes_rx", "counter", v(upstream_bytes_rx));
+  line("upstream_bytes_tx", "counter", v(upstream_bytes_tx));
+  line("snapshot_reload_ok", "counter", v(snapshot_reload_ok));
+  line("snapshot_reload_rejected", "counter", v(snapshot_reload_rejected));
+  return out;
+}
+
+}  // namespace meshnode::proxy

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <string>
+
+namespace meshnode::proxy {
+
+// A bounded body stream between one producer codec and one consumer codec of the same worker.
+// The producer is told to pause when the pipe holds more than its high watermark and learns
+// from on_consumed how much was taken, which is how HTTP/2 windows open only as data is read
+// and HTTP/1 readers resume.
+class BodyPipe {
+ public:
+  explicit BodyPipe(size_t high_watermark) : high_(high_watermark) {}
+
+  // Producer side.
+  void push(std::string_view data) {
+    if (data.empty() || ended_ || aborted_) return;
+    chunks_.emplace_back(data);
+    bytes_ += data.size();
+    wake();
+  }
+  void finish() {
+    if (ended_ || aborted_) return;
+    ended_ = true;
+    wake();
+  }
+  void abort() {
+    if (aborted_ || ended_) return;
+    aborted_ = true;
+    wake();
+  }
+  bool full() const { return bytes_ >= high_; }
+
+  // Consumer side: takes up to max bytes.
+  size_t read(char* out, size_t max) {
+    size_t n = 0;
+    while (n < max && !chunks_.empty()) {
+      std::string& front = chunks_.front();
+      size_t take = std::min(max - n, front.size() - offset_);
+      front.copy(out + n, take, offset_);
+      n += take;
+      offset_ += take;
+      if (offset_ == front.size()) {
+        chunks_.pop_front();
+        offset_ = 0;
+      }
+    }
+    bytes_ -= n;
+    consumed_any_ = consumed_any_ || n > 0;
+    if (n && on_consumed) on_consumed(n);
+    return n;
+  }
+  std::string readAll() {
+    std::string out(bytes_, '\0');
+    out.resize(read(out.data(), out.size()));
+    return out;
+  }
+  size_t size() const { return bytes_; }
+  bool ended() const { return ended_; }
+  bool aborted() const { return aborted_; }
+  // True when the consumer has seen everything the producer will send.
+  bool drained() const { return ended_ && bytes_ == 0; }
+  // True once the consumer took any byte: a request can then no longer be replayed.
+  bool touched() const { return consumed_any_; }
+
+  std::function<void()> on_readable;        // for the consumer
+  std::function<void(size_t)> on_consumed;  // for the producer
+
+ private:
+  void wake() {
+    if (on_readable) on_readable();
+  }
+
+  size_t high_;
+  std::deque<std::string> chunks_;
+  size_t offset_ = 0;
+  size_t bytes_ = 0;
+  bool ended_ = false;
+  bool aborted_ = false;
+  bool consumed_any_ = false;
+};
+
+}  // namespace meshnode::proxy

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace meshnode::proxy {
+
+// A wake-up flag a coroutine can wait on; notify() before wait() is not lost.
+// Runs on one worker thread, like everything it wakes.
+class Event {
+ public:
+  explicit Event(const asio::any_io_executor& ex) : timer_(ex) {}
+
+  void notify() {
+    set_ = true;
+    timer_.cancel();
+  }
+
+  // Returns false when the deadline passed before a notify.
+  asio::awaitable<bool> wait(
+      std::chrono::steady_clock::duration timeout = std::chrono::hours(24 * 365)) {
+    while (!set_) {
+      timer_.expires_after(timeout);
+      std::error_code ec;
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !set_) co_return false;
+    }
+    set_ = false;
+    co_return true;
+  }
+
+ private:
+  asio::steady_timer timer_;
+  bool set_ = false;
+};
+
+}  // namespace meshnode::proxy
