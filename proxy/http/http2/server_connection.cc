@@ -83,6 +83,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::string ini
   nghttp2_option_new(&raw_opt);
   std::unique_ptr<nghttp2_option, OptionDeleter> opt(raw_opt);
   applyCommonOptions(opt.get(), limits_);
+  write_timeout_ = limits_.stream_idle_timeout;
   nghttp2_session* s = nullptr;
   nghttp2_session_server_new2(&s, cbs.get(), this, opt.get());
   session_.reset(s);

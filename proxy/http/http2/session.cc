@@ -16,7 +16,8 @@ SessionIo::SessionIo(asio::ip::tcp::socket socket, std::string initial_bytes)
     : socket_(std::move(socket)),
       initial_bytes_(std::move(initial_bytes)),
       write_event_(socket_.get_executor()),
-      read_event_(socket_.get_executor()) {}
+      read_event_(socket_.get_executor()),
+      write_timer_(socket_.get_executor()) {}
 
 void applyCommonOptions(nghttp2_option* option, const Limits& limits) {
   nghttp2_option_set_no_auto_window_update(option, 1);
@@ -46,54 +47,56 @@ asio::awaitable<void> SessionIo::runIo(std::shared_ptr<void> keep_alive) {
   (void)keep_alive;
 }
 
+bool SessionIo::feed(const char* data, size_t len) {
+  ssize_t rv =
+      nghttp2_session_mem_recv(session_.get(), reinterpret_cast<const uint8_t*>(data), len);
+  write_event_.notify();
+  if (rv >= 0) return true;
+  LOG_DEBUG("http2 peer %s: %s", peer_.c_str(), nghttp2_strerror(static_cast<int>(rv)));
+  bump(Stats::get().downstream_cx_protocol_error);
+  if (rv == NGHTTP2_ERR_FLOODED) {
+    // The peer is not reading what it is owed; nothing more can be sent to it.
+    closeSocket();
+  } else {
+    // nghttp2 has queued GOAWAY for most errors; make sure one goes out, then stop.
+    nghttp2_session_terminate_session(session_.get(), NGHTTP2_PROTOCOL_ERROR);
+  }
+  return false;
+}
+
 asio::awaitable<void> SessionIo::readLoop() {
+  std::error_code ec;
+  peer_ = socket_.is_open() ? socket_.remote_endpoint(ec).address().to_string() : "";
   if (!initial_bytes_.empty()) {
-    ssize_t rv = nghttp2_session_mem_recv(session_.get(),
-                                          reinterpret_cast<const uint8_t*>(initial_bytes_.data()),
-                                          initial_bytes_.size());
-    initial_bytes_.clear();
-    if (rv < 0) {
-      LOG_DEBUG("http2: %s", nghttp2_strerror(static_cast<int>(rv)));
-      bump(Stats::get().downstream_cx_protocol_error);
-      write_event_.notify();
+    std::string first = std::move(initial_bytes_);
+    if (!feed(first.data(), first.size())) {
+      read_done_ = true;
       co_return;
     }
-    write_event_.notify();
   }
   char chunk[16384];
-  while (socket_.is_open()) {
-    if (!nghttp2_session_want_read(session_.get())) break;
+  while (socket_.is_open() && nghttp2_session_want_read(session_.get())) {
     if (readPaused()) {
       co_await read_event_.wait();
       continue;
     }
-    std::error_code ec;
     size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
                                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec || n == 0) {
       closeSocket();
-      co_return;
-    }
-    ssize_t rv =
-        nghttp2_session_mem_recv(session_.get(), reinterpret_cast<const uint8_t*>(chunk), n);
-    if (rv < 0) {
-      // nghttp2 has queued GOAWAY with the reason; the writer flushes it before closing.
-      LOG_DEBUG("http2: %s", nghttp2_strerror(static_cast<int>(rv)));
-      bump(Stats::get().downstream_cx_protocol_error);
-      write_event_.notify();
       break;
     }
-    write_event_.notify();
+    if (!feed(chunk, n)) break;
   }
+  read_done_ = true;
   write_event_.notify();
-  // Let the writer flush a final GOAWAY, then stop it.
-  read_event_.notify();
 }
 
 asio::awaitable<void> SessionIo::writeLoop() {
   std::string out;
   while (socket_.is_open()) {
     out.clear();
+    write_timer_.expires_after(write_timeout_);
     for (;;) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session_.get(), &data);

@@ -5,6 +5,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <nghttp2/nghttp2.h>
 
 #include "proxy/snapshot/snapshot.h"
@@ -50,9 +51,16 @@ class SessionIo {
   SessionPtr session_;
   Event write_event_;
   Event read_event_;
+  asio::steady_timer write_timer_;
+  std::string peer_;
+  bool read_done_ = false;
   bool io_closed_ = false;
+  Millis write_timeout_{300000};
 
  private:
+  // Feeds received bytes to nghttp2; false when the connection must end.
+  bool feed(const char* data, size_t len);
+
   asio::awaitable<void> readLoop();
   asio::awaitable<void> writeLoop();
 };

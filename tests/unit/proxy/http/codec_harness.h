@@ -1,17 +1,17 @@
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <chrono>
-#include <memory>
-#include <string>
-#include <thread>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy/http/exchange.h"
 #include "proxy/snapshot/snapshot.h"
@@ -40,9 +40,13 @@ class CodecHarness {
   }
 
   // Sends `bytes`, then reads until the server closes or `quiet` passes without data.
+  // A small receive buffer makes a peer that does not read look like one.
   std::string talk(const std::string& bytes,
-                   std::chrono::milliseconds quiet = std::chrono::milliseconds(300)) {
+                   std::chrono::milliseconds quiet = std::chrono::milliseconds(300),
+                   int receive_buffer = 0) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_port = htons(port_);
@@ -51,7 +55,8 @@ class CodecHarness {
       ::close(fd);
       return "<connect failed>";
     }
-    timeval tv{0, static_cast<suseconds_t>(quiet.count() * 1000)};
+    timeval tv{static_cast<time_t>(quiet.count() / 1000),
+               static_cast<suseconds_t>((quiet.count() % 1000) * 1000)};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     size_t off = 0;
@@ -84,8 +89,8 @@ class CodecHarness {
     }
     s->request_body->on_readable = nullptr;
     if (s->request_body->aborted()) co_return;
-    sendLocalReply(*s, 200, s->request.method + " " + s->request.path + " " +
-                                std::to_string(length));
+    sendLocalReply(*s, 200,
+                   s->request.method + " " + s->request.path + " " + std::to_string(length));
     co_await s->finished();
   }
 
