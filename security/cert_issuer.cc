@@ -2,9 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/file.h"
@@ -92,9 +92,9 @@ Status writePrivateFile(const std::string& path, const std::string& content) {
 }
 
 Status ensureDirectory(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return makeError(ErrorCode::kIo, Side::kSystem, "mkdir " + dir + ": " + std::strerror(errno));
-  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return makeError(ErrorCode::kIo, Side::kSystem, "mkdir " + dir + ": " + ec.message());
   return {};
 }
 

@@ -8,7 +8,7 @@ std::string outboundSni(uint16_t port, std::string_view subset, std::string_view
   std::string out = "outbound_.";
   out += std::to_string(port);
   out += "_.";
-  out += subset.empty() ? std::string_view("_") : subset;
+  out += subset;
   out += "_.";
   out += fqdn;
   return out;
@@ -27,11 +27,10 @@ std::optional<OutboundSni> parseOutboundSni(std::string_view sni) {
   }
   sni.remove_prefix(port_end + 2);
   size_t subset_end = sni.find("_.");
-  if (subset_end == std::string_view::npos || subset_end == 0) return std::nullopt;
+  if (subset_end == std::string_view::npos) return std::nullopt;
   OutboundSni out;
   out.port = static_cast<uint16_t>(value);
-  std::string_view subset = sni.substr(0, subset_end);
-  if (subset != "_") out.subset = subset;
+  out.subset = sni.substr(0, subset_end);
   out.fqdn = sni.substr(subset_end + 2);
   if (out.fqdn.empty()) return std::nullopt;
   return out;

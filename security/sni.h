@@ -7,13 +7,14 @@
 
 namespace meshnode::security {
 
-// The SNI a mesh client sends to a peer proxy: outbound_.<port>_.<subset>_.<fqdn>, with "_"
-// standing for "no subset" (Istio's name for the destination cluster, '|' spelled "_.").
+// The SNI a mesh client sends to a peer proxy: outbound_.<port>_.<subset>_.<fqdn>, Istio's
+// name of the destination cluster (outbound|port|subset|fqdn) with each '|' spelled "_.";
+// without a subset: outbound_.80_._.httpbin.foo.svc.cluster.local.
 std::string outboundSni(uint16_t port, std::string_view subset, std::string_view fqdn);
 
 struct OutboundSni {
   uint16_t port = 0;
-  std::string subset;  // empty when the SNI says "_"
+  std::string subset;  // empty without a subset
   std::string fqdn;
 };
 
