@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "security/jwt_claims.h"
+#include "security/spiffe_id.h"
 
 namespace meshnode::security {
 
@@ -30,6 +31,12 @@ struct AuthzRequest {
   std::string method;                                        // :method
   std::string path;                                          // normalized, without the query
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+
+  // Fills source_principal and source_namespace from the verified peer identity.
+  void setSourcePeer(const SpiffeId& peer) {
+    source_principal = peer.principal();
+    source_namespace = peer.ns;
+  }
 };
 
 }  // namespace meshnode::security

@@ -124,7 +124,7 @@ Result<std::shared_ptr<const Jwks>> Jwks::parse(std::string_view text, std::stri
   } else {
     entries.push_back(&doc);
   }
-  auto jwks = std::shared_ptr<Jwks>(new Jwks());
+  auto jwks = std::make_shared<Jwks>(Tag{});
   ossl::clearErrors();
   for (size_t i = 0; i < entries.size(); ++i) {
     const json& k = *entries[i];

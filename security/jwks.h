@@ -31,6 +31,14 @@ class Jwks {
   const std::vector<Jwk>& keys() const { return keys_; }
 
  private:
+  struct Tag {
+    explicit Tag() = default;
+  };
+
+ public:
+  explicit Jwks(Tag) {}
+
+ private:
   std::vector<Jwk> keys_;
 };
 

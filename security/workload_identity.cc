@@ -81,7 +81,7 @@ Result<std::shared_ptr<const WorkloadIdentity>> WorkloadIdentity::fromPem(
     std::string_view cert_chain_pem, std::string_view key_pem, std::string_view root_pem,
     SystemTime now, std::string_view source) {
   std::string src(source);
-  std::shared_ptr<WorkloadIdentity> identity(new WorkloadIdentity());
+  auto identity = std::make_shared<WorkloadIdentity>(Tag{});
 
   auto chain = ossl::parseCertificates(cert_chain_pem, src + ": cert-chain");
   if (!chain) return chain.error();

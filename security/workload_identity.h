@@ -55,8 +55,15 @@ class WorkloadIdentity {
   Result<ossl::X509StorePtr> makeTrustStore() const;
 
  private:
-  WorkloadIdentity() = default;
+  // Only the factories above make one; the tag keeps std::make_shared usable.
+  struct Tag {
+    explicit Tag() = default;
+  };
 
+ public:
+  explicit WorkloadIdentity(Tag) {}
+
+ private:
   SpiffeId id_;
   std::vector<ossl::X509Ptr> chain_;
   std::vector<ossl::X509Ptr> roots_;
