@@ -162,11 +162,18 @@ std::vector<std::string_view> requestValues(const Matcher& m, const AuthzRequest
     case Field::kSni:
       return {r.sni};
     case Field::kHeader: {
-      std::vector<std::string_view> out;
+      // Envoy matches a repeated header as its values joined with ','.
+      bool found = false;
+      std::string joined;
       for (const auto& [name, value] : r.headers) {
-        if (name == m.header) out.push_back(value);
+        if (name != m.header) continue;
+        if (found) joined += ',';
+        joined += value;
+        found = true;
       }
-      return out;
+      if (!found) return {};
+      storage->push_back(std::move(joined));
+      break;
     }
     case Field::kClaim:
       *storage = r.claims.strings(m.claim_path);
@@ -203,8 +210,10 @@ bool anyContains(const std::vector<Cidr>& cidrs, const std::optional<Cidr>& ip) 
 
 bool matches(const Matcher& m, const AuthzRequest& r) {
   if (isIpField(m.field)) {
+    // Without X-Forwarded-For the original client is the downstream peer itself.
+    const std::string& remote = r.remote_ip.empty() ? r.source_ip : r.remote_ip;
     const std::string& text = m.field == Field::kSourceIp   ? r.source_ip
-                              : m.field == Field::kRemoteIp ? r.remote_ip
+                              : m.field == Field::kRemoteIp ? remote
                                                             : r.destination_ip;
     auto ip = parseIp(text);
     if (m.has_values && !anyContains(m.cidrs, ip)) return false;

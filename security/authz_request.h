@@ -19,7 +19,7 @@ struct AuthzRequest {
   std::string source_principal;  // peer identity without scheme: "cluster.local/ns/foo/sa/sleep"
   std::string source_namespace;  // the peer identity's namespace
   std::string source_ip;         // the downstream connection's address
-  std::string remote_ip;         // the original client (X-Forwarded-For / PROXY protocol)
+  std::string remote_ip;         // the original client (X-Forwarded-For); empty: source_ip
   std::string destination_ip;
   uint16_t destination_port = 0;
   std::string sni;  // connection.sni

@@ -321,6 +321,19 @@ std::vector<Case> cases() {
        [](AuthzRequest& r) { r.headers.emplace_back("x-env", "staging"); },
        false,
        "foo/p"},
+      {"repeated header is matched as its values joined with ','",
+       {policy("p", kAllow, {when("request.headers[x-user]", {"admin"})})},
+       [](AuthzRequest& r) {
+         r.headers.emplace_back("x-user", "evil");
+         r.headers.emplace_back("x-user", "admin");
+       },
+       false,
+       ""},
+      {"remote.ip falls back to the peer without X-Forwarded-For",
+       {policy("p", kDeny, {from({.remote_ip_blocks = {"198.18.0.10"}})})},
+       [](AuthzRequest& r) { r.remote_ip.clear(); },
+       false,
+       "foo/p"},
       {"request.headers absent does not match values",
        {policy("p", kAllow, {when("request.headers[x-token]", {"*"})})},
        none,
