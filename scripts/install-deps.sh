@@ -9,7 +9,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for the tests and benchmarks
   curl nghttp2-client nghttp2-server nghttp2-proxy nginx-light haproxy wrk dnsmasq-base
-  openssl iproute2 iptables nftables procps psmisc python3 netcat-openbsd socat
+  openssl iproute2 iptables nftables procps psmisc python3 python3-websockets netcat-openbsd socat
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include "proxy/router/router.h"
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
+#include "proxy/tcp/tcp_proxy.h"
 
 namespace meshnode::proxy {
 namespace {
@@ -58,10 +59,27 @@ RequestHead upstreamHead(const RequestHead& in, const Route& route, std::mt19937
   return h;
 }
 
+// After a 101 both connections become one byte stream, with no timeout but their own.
+asio::awaitable<void> relayUpgrade(DownstreamStream& ds, ResponseHead response,
+                                   UpstreamConnection& upstream) {
+  ds.sendResponse(std::move(response), nullptr);
+  co_await ds.finished();
+  auto down = ds.takeTunnel();
+  auto up = upstream.takeTunnel();
+  if (!down || !up) {
+    ds.reset();
+    upstream.close();
+    co_return;
+  }
+  co_await relayTcp(std::move(down->socket), std::move(down->buffered), std::move(up->socket),
+                    std::move(up->buffered));
+}
+
 }  // namespace
 
 void sendLocalReply(DownstreamStream& downstream, int status, const std::string& body,
                     HeaderList headers) {
+  if (downstream.request_body) downstream.request_body->detach();
   if (downstream.responseStarted()) {
     downstream.reset();
     return;
@@ -129,8 +147,10 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     co_return;
   }
 
-  bool http2 = cluster->protocol == UpstreamProtocol::kHttp2 ||
-               (cluster->protocol == UpstreamProtocol::kDownstream && ds->isHttp2());
+  // An upgrade (WebSocket) is an HTTP/1.1 mechanism, whatever the cluster prefers.
+  bool http2 =
+      !req.upgrade && (cluster->protocol == UpstreamProtocol::kHttp2 ||
+                       (cluster->protocol == UpstreamProtocol::kDownstream && ds->isHttp2()));
   RequestHead head = upstreamHead(req, *route, worker.lb().rng());
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer deadline(ex);
@@ -142,6 +162,7 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
   // keep-alive connection closed under us) did not process the request: it is sent again on
   // another connection, as long as none of the request body was consumed.
   std::shared_ptr<UpstreamStream> upstream;
+  std::shared_ptr<UpstreamConnection> upstream_conn;
   std::optional<Result<ResponseHead>> head_or;
   for (int attempt = 0; attempt < kUnprocessedRetries; ++attempt) {
     auto conn = co_await worker.pool().acquire(*cluster, *target, http2, snap->limits);
@@ -154,7 +175,8 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
       co_await ds->finished();
       co_return;
     }
-    upstream = (*conn)->startRequest(head, ds->request_body);
+    upstream_conn = *conn;
+    upstream = upstream_conn->startRequest(head, ds->request_body);
     auto response = co_await (upstream->response() || deadline.async_wait(asio::use_awaitable));
     if (response.index() == 1) {
       bump(stats.upstream_rq_timeout);
@@ -176,6 +198,10 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
   }
   ResponseHead resp = std::move(head_or->value());
   applyHeaderOps(resp.headers, route->response_headers);
+  if (resp.status == 101 && req.upgrade) {
+    co_await relayUpgrade(*ds, std::move(resp), *upstream_conn);
+    co_return;
+  }
   auto body = upstream->response_body;
   ds->sendResponse(std::move(resp), body);
 

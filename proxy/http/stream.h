@@ -2,14 +2,24 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include "common/result.h"
 #include "proxy/http/message.h"
 #include "proxy/stream/body_pipe.h"
 
 namespace meshnode::proxy {
+
+// An HTTP/1.1 connection handed over after a 101 response (WebSocket and other upgrades): the
+// socket and the bytes already read past the 101 exchange.
+struct Tunnel {
+  asio::ip::tcp::socket socket;
+  std::string buffered;
+};
 
 // One request as a downstream codec (HTTP/1 or HTTP/2 server side) presents it to the router.
 // Lives on the worker thread of its connection.
@@ -28,6 +38,8 @@ class DownstreamStream {
   // Completes when the response was written in full or the stream was reset.
   virtual asio::awaitable<void> finished() = 0;
   virtual bool isHttp2() const = 0;
+  // After an upgrade request was answered 101: the downstream connection, once.
+  virtual std::optional<Tunnel> takeTunnel() { return std::nullopt; }
 };
 
 // The upstream half of one exchange, produced by an upstream codec.
@@ -55,6 +67,8 @@ class UpstreamConnection {
   virtual bool closed() const = 0;
   virtual bool isHttp2() const = 0;
   virtual void close() = 0;
+  // After the upstream answered 101 to an upgrade: the connection, once.
+  virtual std::optional<Tunnel> takeTunnel() { return std::nullopt; }
 };
 
 }  // namespace meshnode::proxy

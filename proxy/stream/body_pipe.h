@@ -18,6 +18,11 @@ class BodyPipe {
   // Producer side.
   void push(std::string_view data) {
     if (data.empty() || ended_ || aborted_) return;
+    if (detached_) {
+      // Nobody will read it: count it as consumed so windows and readers keep moving.
+      if (on_consumed) on_consumed(data.size());
+      return;
+    }
     chunks_.emplace_back(data);
     bytes_ += data.size();
     wake();
@@ -58,6 +63,18 @@ class BodyPipe {
     out.resize(read(out.data(), out.size()));
     return out;
   }
+  // The consumer is done for good (it finished, failed, or never needed the body): what is
+  // buffered and what still comes is dropped.
+  void detach() {
+    if (detached_) return;
+    detached_ = true;
+    size_t dropped = bytes_;
+    chunks_.clear();
+    offset_ = 0;
+    bytes_ = 0;
+    on_readable = nullptr;
+    if (dropped && on_consumed) on_consumed(dropped);
+  }
   size_t size() const { return bytes_; }
   bool ended() const { return ended_; }
   bool aborted() const { return aborted_; }
@@ -81,6 +98,7 @@ class BodyPipe {
   bool ended_ = false;
   bool aborted_ = false;
   bool consumed_any_ = false;
+  bool detached_ = false;
 };
 
 }  // namespace meshnode::proxy

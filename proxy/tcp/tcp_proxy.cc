@@ -34,11 +34,16 @@ asio::awaitable<void> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& t
 
 }  // namespace
 
-asio::awaitable<void> relayTcp(asio::ip::tcp::socket downstream, std::string initial_bytes,
-                               asio::ip::tcp::socket upstream) {
+asio::awaitable<void> relayTcp(asio::ip::tcp::socket downstream, std::string to_upstream,
+                               asio::ip::tcp::socket upstream, std::string to_downstream) {
   std::error_code ec;
-  if (!initial_bytes.empty()) {
-    co_await asio::async_write(upstream, asio::buffer(initial_bytes),
+  if (!to_upstream.empty()) {
+    co_await asio::async_write(upstream, asio::buffer(to_upstream),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+  if (!to_downstream.empty()) {
+    co_await asio::async_write(downstream, asio::buffer(to_downstream),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
   }

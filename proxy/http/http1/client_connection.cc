@@ -90,6 +90,14 @@ void ClientConnection::close() {
   wake_.notify();
 }
 
+std::optional<Tunnel> ClientConnection::takeTunnel() {
+  if (!upgraded_ || !socket_.is_open()) return std::nullopt;
+  upgraded_ = false;
+  closed_ = true;  // never back in the pool
+  current_.reset();
+  return Tunnel{std::move(socket_), std::move(tunnel_bytes_)};
+}
+
 void ClientConnection::failCurrent(const std::string& why) {
   if (!current_) return;
   auto stream = std::move(current_);
@@ -163,7 +171,7 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
         body->on_readable = nullptr;
         body.reset();
       } else if (body->aborted()) {
-        body->on_readable = nullptr;
+        body->detach();
         close();  // a half-sent request cannot be finished on HTTP/1
         co_return;
       }
@@ -174,7 +182,7 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
                                  asio::redirect_error(asio::use_awaitable, ec));
       out.clear();
       if (ec) {
-        if (body) body->on_readable = nullptr;
+        if (body) body->detach();
         close();
         co_return;
       }
@@ -182,7 +190,7 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
     if (!body) break;
     if (body->size() == 0 && !body->ended() && !body->aborted()) co_await ready.wait();
     if (closed_) {
-      if (body) body->on_readable = nullptr;
+      if (body) body->detach();
       co_return;
     }
   }
@@ -219,6 +227,15 @@ asio::awaitable<void> ClientConnection::readLoop() {
       co_return;
     }
     llhttp_errno_t err = llhttp_execute(&parser_, chunk, n);
+    if (err == HPE_PAUSED_UPGRADE) {
+      // 101: the rest of the connection belongs to the tunnel the exchange builds.
+      const char* pos = llhttp_get_error_pos(&parser_);
+      tunnel_bytes_.assign(pos, static_cast<size_t>(chunk + n - pos));
+      upgraded_ = true;
+      keep_alive_ = false;
+      idle_timer_.cancel();
+      co_return;
+    }
     if (err != HPE_OK) {
       LOG_DEBUG("http1 upstream %s: %s", llhttp_errno_name(err), llhttp_get_error_reason(&parser_));
       keep_alive_ = false;
@@ -269,6 +286,11 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   c->head_ = ResponseHead{};
   c->header_bytes_ = 0;
   head.status = p->status_code;
+  if (head.status == 101 && p->upgrade) {
+    stripHopByHop(head.headers, /*keep_upgrade=*/true);
+    if (c->current_) c->current_->setHead(std::move(head));
+    return 0;
+  }
   if (head.status >= 100 && head.status < 200) return 0;  // interim; the final one follows
   if (!llhttp_should_keep_alive(p)) c->keep_alive_ = false;
   head.content_length =
@@ -287,6 +309,7 @@ int ClientConnection::onBody(llhttp_t* p, const char* at, size_t len) {
 
 int ClientConnection::onMessageComplete(llhttp_t* p) {
   auto* c = static_cast<ClientConnection*>(p->data);
+  if (p->status_code == 101 && p->upgrade) return 0;
   if (p->status_code >= 100 && p->status_code < 200) return 0;
   if (!c->current_) return 0;
   c->current_->response_body->finish();

@@ -30,6 +30,7 @@ class ClientConnection : public UpstreamConnection,
   bool closed() const override { return closed_; }
   bool isHttp2() const override { return false; }
   void close() override;
+  std::optional<Tunnel> takeTunnel() override;
 
  private:
   class Stream;
@@ -65,6 +66,8 @@ class ClientConnection : public UpstreamConnection,
   bool keep_alive_ = true;
   bool request_written_ = false;
   bool response_done_ = false;
+  bool upgraded_ = false;
+  std::string tunnel_bytes_;  // read past the 101 response
 };
 
 }  // namespace meshnode::proxy::http1

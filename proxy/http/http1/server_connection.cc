@@ -40,12 +40,21 @@ class ServerConnection::Stream : public DownstreamStream {
       co_await done_.wait();
   }
   bool isHttp2() const override { return false; }
+  std::optional<Tunnel> takeTunnel() override {
+    auto conn = std::move(upgrading_);
+    if (!conn || !conn->upgraded_ || !conn->socket_.is_open()) return std::nullopt;
+    return Tunnel{std::move(conn->socket_), conn->takeBufferedBytes()};
+  }
 
   void finish() {
     complete_ = true;
+    if (auto conn = conn_.lock(); conn && !conn->upgraded_) upgrading_.reset();
     done_.notify();
     if (auto conn = conn_.lock()) conn->wake_.notify();
   }
+
+  // Holds the connection for an upgrade request until the exchange takes the tunnel.
+  std::shared_ptr<ServerConnection> upgrading_;
   bool complete() const { return complete_; }
   bool wasReset() const { return reset_; }
 
@@ -91,6 +100,7 @@ void ServerConnection::drain() {
 }
 
 void ServerConnection::closeSocket() {
+  if (upgraded_ && current_) current_->upgrading_.reset();
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -148,14 +158,18 @@ asio::awaitable<void> ServerConnection::run() {
         if (request_done) {
           bool reset = current_->wasReset();
           current_.reset();
-          if (reset || closing_) co_return;
+          if (reset || closing_ || upgraded_) co_return;
           paused_ = false;
           llhttp_resume(&parser_);
           continue;
         }
-        // The response is out but the client is still sending a body nobody reads: drop it
-        // and keep the connection in step.
-        current_->request_body->readAll();
+        // The response is out while the client still sends its body: keep reading it (the
+        // upstream may still take it, or the pipe drops it once detached).
+        if (body_full) {
+          co_await wake_.wait();
+          if (!socket_.is_open()) co_return;
+          continue;
+        }
       } else if (body_full || request_done) {
         co_await wake_.wait();
         if (!socket_.is_open()) co_return;
@@ -284,8 +298,9 @@ int ServerConnection::headersComplete() {
   const std::string* expect = findHeader(h.headers, "expect");
   h.expect_continue = expect && equalsIgnoreCase(*expect, "100-continue");
   removeHeader(h.headers, "expect");
+  h.upgrade = parser_.upgrade && findHeader(h.headers, "upgrade") != nullptr;
   if (!llhttp_should_keep_alive(&parser_)) closing_ = true;
-  stripHopByHop(h.headers);
+  stripHopByHop(h.headers, h.upgrade);
   removeHeader(h.headers, "host");
   h.content_length =
       (parser_.flags & F_CONTENT_LENGTH) ? static_cast<long long>(parser_.content_length) : -1;
@@ -293,6 +308,7 @@ int ServerConnection::headersComplete() {
 
   auto stream = std::make_shared<Stream>(weak_from_this(), socket_.get_executor());
   stream->weak_self = stream;
+  if (h.upgrade) stream->upgrading_ = shared_from_this();
   stream->request = std::move(h);
   stream->request_body = std::make_shared<BodyPipe>(limits_.buffer_high_watermark);
   std::weak_ptr<ServerConnection> weak = weak_from_this();
@@ -347,7 +363,7 @@ asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> st
       framing = Framing::kClose, closing_ = true;
   }
   if (head.status == 101) upgraded_ = true;
-  std::string out = serializeResponseHead(head, framing, closing_, req.http10);
+  std::string out = serializeResponseHead(head, framing, closing_ && !upgraded_, req.http10);
   if (no_body && body) body.reset();
   std::error_code ec;
   char chunk[16384];

@@ -30,8 +30,6 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
 
   asio::awaitable<void> run();
 
-  // The connection as a byte pipe after a 101 response, for the upgrade tunnel.
-  asio::ip::tcp::socket& socket() { return socket_; }
   std::string takeBufferedBytes();
 
  private:

@@ -40,7 +40,7 @@ class ClientConnection::Stream : public UpstreamStream {
   void close(uint32_t error_code) {
     if (closed_) return;
     closed_ = true;
-    if (request_body) request_body->on_readable = nullptr;
+    if (request_body) request_body->detach();
     if (!head_) {
       bool refused = error_code == NGHTTP2_REFUSED_STREAM;
       error_ =

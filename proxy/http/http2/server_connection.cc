@@ -79,6 +79,7 @@ ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::string ini
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs.get(), &onFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs.get(), &onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs.get(), &onStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs.get(), &onFrameSend);
   nghttp2_option* raw_opt;
   nghttp2_option_new(&raw_opt);
   std::unique_ptr<nghttp2_option, OptionDeleter> opt(raw_opt);
@@ -194,6 +195,19 @@ int ServerConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
   } else if (frame->hd.type == NGHTTP2_DATA && end) {
     if (s->request_body) s->request_body->finish();
   }
+  return 0;
+}
+
+int ServerConnection::onFrameSend(nghttp2_session* session, const nghttp2_frame* frame,
+                                  void* user) {
+  auto* c = static_cast<ServerConnection*>(user);
+  if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
+  Stream* s = c->find(frame->hd.stream_id);
+  // The response is complete while the client still sends its body: ask it to stop without
+  // error (RFC 9113 8.1), as nothing will read the rest.
+  if (s && s->request_body && !s->request_body->ended())
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
   return 0;
 }
 

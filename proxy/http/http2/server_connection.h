@@ -35,6 +35,7 @@ class ServerConnection : public SessionIo,
   static int onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user);
   static int onDataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
                          size_t len, void* user);
+  static int onFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* user);
   static int onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user);
   static ssize_t readBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
                           uint32_t* flags, nghttp2_data_source* source, void* user);

@@ -13,18 +13,21 @@ link_ns "$HOST" 198.18.0.1/24 "$PEER" 198.18.0.2/24
 nginx_conf "$WORK/peer.conf" "
   server { listen 198.18.0.2:80;
     location / { return 200 'web \$server_protocol \$request_method \$uri\n'; }
-    location /upload { return 200 'upload \$content_length\n'; } }
+    location /upload { proxy_pass http://198.18.0.2:81/sink; }
+    location /early { return 200 'early \$content_length\n'; } }
+  server { listen 198.18.0.2:81; location / { return 200 'upload \$content_length\n'; } }
   server { listen 198.18.0.2:8080 http2;
     location / { return 200 'h2web \$server_protocol \$uri\n'; } }"
 bg "$PEER" nginx-peer nginx -c "$WORK/peer.conf"
 bg "$PEER" echo socat TCP-LISTEN:9000,bind=198.18.0.2,fork,reuseaddr EXEC:cat
 bg "$PEER" banner socat TCP-LISTEN:2525,bind=198.18.0.2,fork,reuseaddr SYSTEM:'echo 220 banner-server; cat'
-bg "$PEER" slow python3 "$MESHNODE_SRC/tests/integration/proxy/slow_server.py" 198.18.0.2 7000
+bg "$PEER" slow /usr/bin/python3 "$MESHNODE_SRC/tests/integration/proxy/slow_server.py" 198.18.0.2 7000
+bg "$PEER" websocket /usr/bin/python3 "$MESHNODE_SRC/tests/integration/proxy/websocket_peer.py" serve 198.18.0.2 7100
 # --- the host's own application, for inbound
 nginx_conf "$WORK/app.conf" "
   server { listen 198.18.0.1:8000; location / { return 200 'app \$server_protocol \$uri\n'; } }"
 bg "$HOST" nginx-app nginx -c "$WORK/app.conf"
-for p in 80 8080 9000 2525 7000; do wait_port "$PEER" 198.18.0.2 $p; done
+for p in 80 8080 9000 2525 7000 7100; do wait_port "$PEER" 198.18.0.2 $p; done
 wait_port "$HOST" 198.18.0.1 8000
 
 # --- capture: the host's outbound TCP to 15001, inbound to port 8000 to 15006; the proxy's
@@ -50,6 +53,7 @@ write_snapshot() {  # VERSION TAG
        {"name": "to-h2", "match": {"path": {"prefix": "/h2/"}}, "clusters": [{"cluster": "web-h2"}],
         "response_headers": {"set": {"x-route": "to-h2-$2"}}},
        {"name": "slow", "match": {"path": {"prefix": "/slow/"}}, "clusters": [{"cluster": "slow"}]},
+       {"name": "ws", "match": {"path": {"prefix": "/ws"}}, "clusters": [{"cluster": "websocket"}]},
        {"name": "default", "clusters": [{"cluster": "web-h1"}],
         "response_headers": {"set": {"x-route": "default-$2"}}}]}]},
    {"direction": "inbound", "port": 8000, "virtual_hosts": [
@@ -60,6 +64,7 @@ write_snapshot() {  # VERSION TAG
    {"name": "web-h1", "protocol": "http1", "endpoints": [{"address": "198.18.0.2", "port": 80}]},
    {"name": "web-h2", "protocol": "http2", "endpoints": [{"address": "198.18.0.2", "port": 8080}]},
    {"name": "slow", "protocol": "http1", "endpoints": [{"address": "198.18.0.2", "port": 7000}]},
+   {"name": "websocket", "protocol": "http2", "endpoints": [{"address": "198.18.0.2", "port": 7100}]},
    {"name": "inbound-passthrough", "type": "original_dst", "protocol": "http1"}]}
 JSON
   mv "$WORK/snapshot.json.tmp" "$WORK/snapshot.json"
@@ -92,9 +97,21 @@ out=$(H curl -sS -m 5 --data-binary @"$WORK/body" http://198.18.0.2/upload)
 expect_eq "HTTP/1.1 request body relayed" "upload 300000" "$out"
 out=$(H curl -sS -m 5 --http2-prior-knowledge --data-binary @"$WORK/body" http://198.18.0.2/upload)
 expect_eq "HTTP/2 request body relayed to HTTP/1.1" "upload 300000" "$out"
+# An upstream that answers before reading the body: the HTTP/2 client is told to stop sending
+# (RST_STREAM NO_ERROR after the response), and the next request still works.
+out=$(H nghttp -d "$WORK/body" http://198.18.0.2/early 2>&1)
+expect_eq "early response to an HTTP/2 upload" "early 300000" "$out"
+out=$(H curl -sS -m 5 --data-binary @"$WORK/body" http://198.18.0.2/early)
+expect_eq "early response to an HTTP/1.1 upload" "early 300000" "$out"
+out=$(H curl -sS -m 5 --http2-prior-knowledge http://198.18.0.2/after-early)
+expect_match "requests after an early response" "web HTTP/1.1 GET /after-early" "$out"
 
 out=$(H nghttp http://198.18.0.2/h2/nghttp 2>&1)
 expect_eq "nghttp client (h2c prior knowledge)" "h2web HTTP/2.0 /h2/nghttp" "$out"
+
+# A WebSocket upgrade is tunnelled over HTTP/1.1 even to a cluster that prefers HTTP/2.
+out=$(H /usr/bin/python3 "$MESHNODE_SRC/tests/integration/proxy/websocket_peer.py" call ws://198.18.0.2/ws hello 2>&1)
+expect_eq "WebSocket upgrade tunnelled" "echo: hello" "$out"
 
 # Opaque TCP: an echo protocol, and a server-first banner protocol that must not wait.
 out=$(H bash -c 'printf "ping-tcp\n" | timeout 3 nc -q 1 198.18.0.2 9000')

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """An HTTP/1.1 upstream whose /slow/<ms> answers after that many milliseconds."""
 import http.server
 import sys
