@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Prints the benchmark table. usage: report.py RESULTS.tsv IDLE.tsv MEMORY.tsv
+"""Prints the benchmark table. usage: report.py RESULTS.tsv IDLE.tsv MEMORY.tsv [AFTER.tsv]
 
-With several rounds, requests/s, latency and CPU are medians, peak RSS the maximum and
-errors the sum over the rounds. Every figure is followed by its ratio to the direct connection (xdir) and to nghttpx (xngx).
+With several rounds, requests/s, latency and CPU are medians and errors the sum over the
+rounds; peak RSS is the first round's, because a later round starts from whatever the earlier
+scenarios left resident (allocators keep freed memory) and would not show this scenario's own
+peak. Every figure is followed by its ratio to the direct connection (xdir) and to nghttpx (xngx).
 For requests/s higher is better; for latency, CPU and RSS lower is better.
 """
 import math
@@ -45,20 +47,21 @@ def aggregate(rounds):
         values = [r[name] for r in rounds if r[name] is not None]
         return statistics.median(values) if values else None
 
-    peaks = [r["peak"] for r in rounds if r["peak"] is not None]
     errors = [r["errors"] for r in rounds]
     if all(e.isdigit() for e in errors):
         errors = str(sum(int(e) for e in errors))
     else:
         errors = ",".join(e for e in errors if not e.isdigit() or e != "0")
     return dict(rps=median("rps"), p50=median("p50"), p99=median("p99"), cpu=median("cpu"),
-                peak=max(peaks) if peaks else None, errors=errors)
+                peak=rounds[0]["peak"], errors=errors)
 
 
 def main():
     results, idle, memory = (read_tsv(p) for p in sys.argv[1:4])
+    after = read_tsv(sys.argv[4]) if len(sys.argv) > 4 else []
     scenarios = []
     runs = {}
+    results.sort(key=lambda r: int(r[12]))  # by round, so that rounds[0] is the first
     for target, tool, proto, conns, path, rps, p50, p99, cpu, peak, errors, _, _ in results:
         key = (tool, proto, int(conns), path)
         if key not in scenarios:
@@ -93,12 +96,20 @@ def main():
                 fmt(None if r["peak"] is None else r["peak"] / 1024, "%.1f"),
                 ratio(r["peak"], ngx.get("peak")), r["errors"]))
     idle_kb = {t: num(v) for t, v in idle}
-    print("\nidle RSS after start (MiB, whole process tree)")
+    after_kb = {t: num(rss) for t, rss in after}
+    peak_kb = {}
+    for r in results:
+        if num(r[9]) is not None:
+            peak_kb[r[0]] = max(peak_kb.get(r[0], 0), num(r[9]))
+    mib = lambda v: fmt(None if v is None else v / 1024, "%.1f")
+    print("\nRSS (MiB, whole process tree): idle 1 s after start; resident after all runs;"
+          " peak over all runs")
     for target in ORDER[1:]:
         if target in idle_kb:
             v = idle_kb[target]
-            print("  %-9s %6s  xngx %s" % (target, fmt(None if v is None else v / 1024, "%.1f"),
-                                          ratio(v, idle_kb.get("nghttpx"))))
+            print("  %-9s idle %6s  xngx %4s   after runs %6s   peak %6s" % (
+                target, mib(v), ratio(v, idle_kb.get("nghttpx")), mib(after_kb.get(target)),
+                mib(peak_kb.get(target))))
     if memory:
         print("\nmemory check: VmRSS (MiB) of a fresh proxy, phases in order")
         for target in ORDER[1:]:

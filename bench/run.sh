@@ -328,7 +328,10 @@ for round in $(seq "$ROUNDS"); do
     done
   done
 done
-for target in $PROXIES; do stop "${PID[$target]}"; done
+for target in $PROXIES; do
+  echo -e "$target\t$(mem_kb "${PID[$target]}" VmRSS)" >>"$WORK/after.tsv"
+  stop "${PID[$target]}"
+done
 
 # --- memory: RSS grows with connections held open, not with requests served
 memory_check() {
@@ -373,4 +376,4 @@ echo "meshnode-proxy: $PROXY_BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev
 echo "$(nproc) CPUs; proxies on CPU $PROXY_CPUS, nginx on CPU $UPSTREAM_CPUS, clients on CPU $CLIENT_CPUS;" \
   "$WORKERS worker(s) each; ${DURATION}s per run, $ROUNDS round(s); h2 with $STREAMS streams per connection;" \
   "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$ROOT/bench/report.py" "$RESULTS" "$WORK/idle.tsv" "$MEMORY_RESULTS"
+python3 "$ROOT/bench/report.py" "$RESULTS" "$WORK/idle.tsv" "$MEMORY_RESULTS" "$WORK/after.tsv"
