@@ -76,20 +76,20 @@ void FieldReader::warn(const YAML::Node& near, const std::string& path, const st
 }
 
 bool FieldReader::isMap(const YAML::Node& n, const std::string& path) {
-  if (n.IsMap()) return true;
+  if (isMapNode(n)) return true;
   error(n, path, "must be a mapping");
   return false;
 }
 
 bool FieldReader::isSeq(const YAML::Node& n, const std::string& path) {
-  if (n.IsSequence()) return true;
+  if (isSeqNode(n)) return true;
   error(n, path, "must be a list");
   return false;
 }
 
 void FieldReader::known(const YAML::Node& map, const std::string& path,
                         std::initializer_list<const char*> keys) {
-  if (!map.IsMap()) return;
+  if (!isMapNode(map)) return;
   for (const auto& kv : map) {
     std::string key = kv.first.Scalar();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; }))

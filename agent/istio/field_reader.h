@@ -63,6 +63,23 @@ class FieldReader {
   int errors_ = 0;
 };
 
+// yaml-cpp throws when asked the type of a key that is absent; these ask safely.
+inline bool isMapNode(const YAML::Node& n) {
+  return n.IsDefined() && n.IsMap();
+}
+inline bool isSeqNode(const YAML::Node& n) {
+  return n.IsDefined() && n.IsSequence();
+}
+inline bool isScalarNode(const YAML::Node& n) {
+  return n.IsDefined() && n.IsScalar();
+}
+// The scalar under `key` of a mapping, or "" when absent or not a scalar.
+inline std::string scalarAt(const YAML::Node& map, const char* key) {
+  if (!isMapNode(map)) return "";
+  const YAML::Node n = map[key];
+  return isScalarNode(n) ? n.Scalar() : "";
+}
+
 // "spec.http[3]"
 std::string at(const std::string& path, size_t index);
 // 1-based line of a node, or 0 when the node does not exist in the text.

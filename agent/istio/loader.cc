@@ -20,7 +20,7 @@ bool decodeInto(const YAML::Node& doc, FieldReader& r, Meta meta, std::vector<T>
   T resource;
   resource.meta = std::move(meta);
   const YAML::Node spec = doc["spec"];
-  if (!spec.IsDefined() || !spec.IsMap()) {
+  if (!isMapNode(spec)) {
     r.error(doc, "spec", "is required and must be a mapping");
     return false;
   }
@@ -33,12 +33,12 @@ bool decodeInto(const YAML::Node& doc, FieldReader& r, Meta meta, std::vector<T>
 void loadDocument(const YAML::Node& doc, const std::string& file, Resources* out,
                   LoadReport* report) {
   FieldReader top(file, "document", report);
-  if (!doc.IsMap()) {
+  if (!isMapNode(doc)) {
     top.error(doc, "", "is not a mapping; expected a Kubernetes-style resource");
     return;
   }
-  std::string api = doc["apiVersion"].IsScalar() ? doc["apiVersion"].Scalar() : "";
-  std::string kind = doc["kind"].IsScalar() ? doc["kind"].Scalar() : "";
+  std::string api = scalarAt(doc, "apiVersion");
+  std::string kind = scalarAt(doc, "kind");
   if (api.empty() || kind.empty()) {
     top.error(doc, api.empty() ? "apiVersion" : "kind", "is required");
     return;
@@ -48,10 +48,8 @@ void loadDocument(const YAML::Node& doc, const std::string& file, Resources* out
   meta.file = file;
   meta.line = lineOf(doc);
   const YAML::Node md = doc["metadata"];
-  if (md.IsMap()) {
-    meta.name = md["name"].IsScalar() ? md["name"].Scalar() : "";
-    meta.ns = md["namespace"].IsScalar() ? md["namespace"].Scalar() : "";
-  }
+  meta.name = scalarAt(md, "name");
+  meta.ns = scalarAt(md, "namespace");
   if (meta.ns.empty()) meta.ns = "default";
   std::string subject = kind + " " + meta.ns + "/" + (meta.name.empty() ? "?" : meta.name);
   FieldReader r(file, subject, report);
@@ -67,7 +65,7 @@ void loadDocument(const YAML::Node& doc, const std::string& file, Resources* out
     r.warn(doc, "", "skipped (" + api + ", " + why + ")");
     return;
   }
-  if (!md.IsMap()) {
+  if (!isMapNode(md)) {
     r.error(doc, "metadata", "is required");
     report->rejected.push_back(subject);
     return;

@@ -25,7 +25,7 @@ constexpr const char* kRetryOn[] = {"5xx",
 
 std::optional<StringMatch> decodeStringMatch(const YAML::Node& n, const std::string& p,
                                              FieldReader& r, bool allow_prefix = true) {
-  if (n.IsNull()) return StringMatch{};
+  if (n.IsDefined() && n.IsNull()) return StringMatch{};
   if (!r.isMap(n, p)) return std::nullopt;
   r.known(n, p, {"exact", "prefix", "regex"});
   StringMatch m;

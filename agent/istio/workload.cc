@@ -11,12 +11,12 @@ void decodeWorkloadEntry(const YAML::Node& doc, FieldReader& r, WorkloadEntry* o
     r.error(spec["address"], "spec.address",
             "\"" + out->spec.address + "\" is neither an IP address nor a host name");
   // A registered host's health lives in status.conditions, as Istio's auto-registration writes.
-  const YAML::Node conditions = doc["status"]["conditions"];
-  if (conditions.IsDefined() && conditions.IsSequence())
+  const YAML::Node status = doc["status"];
+  const YAML::Node conditions = isMapNode(status) ? status["conditions"] : YAML::Node();
+  if (isSeqNode(conditions))
     for (const auto& c : conditions)
-      if (c.IsMap() && c["type"].IsScalar() && c["type"].Scalar() == "Healthy" &&
-          c["status"].IsScalar())
-        out->healthy = c["status"].Scalar() != "False";
+      if (scalarAt(c, "type") == "Healthy" && !scalarAt(c, "status").empty())
+        out->healthy = scalarAt(c, "status") != "False";
 }
 
 void decodeWorkloadGroup(const YAML::Node& spec, FieldReader& r, WorkloadGroup* out) {

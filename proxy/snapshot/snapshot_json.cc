@@ -223,11 +223,11 @@ void readRouteExtras(Reader& r, const json& o, const std::string& p, Route* rout
     rt.retry_on = readStrings(r, *it, rp, "retry_on");
     if (const json* cs = r.array(*it, rp, "retriable_status_codes"))
       for (size_t i = 0; i < cs->size(); ++i) {
-        if (!(*cs)[i].is_number_unsigned() || (*cs)[i].get<uint64_t>() < 100 ||
-            (*cs)[i].get<uint64_t>() > 599)
+        if (!(*cs)[i].is_number_integer() || (*cs)[i].get<int64_t>() < 100 ||
+            (*cs)[i].get<int64_t>() > 599)
           r.fail(at(rp + ".retriable_status_codes", i), "must be a status from 100 to 599");
         else
-          rt.retriable_status_codes.push_back(static_cast<uint16_t>((*cs)[i].get<uint64_t>()));
+          rt.retriable_status_codes.push_back(static_cast<uint16_t>((*cs)[i].get<int64_t>()));
       }
     route->retries = rt;
   }
