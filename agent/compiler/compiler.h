@@ -43,6 +43,11 @@ struct CompileOutput {
   std::vector<std::string> warnings;
 };
 
+// The names the agent's resolver must look up for `resources` (sorted, unique): hosts of DNS and
+// DNS_ROUND_ROBIN service entries that list no endpoints, and endpoint or WorkloadEntry
+// addresses that are names rather than IPs. Their answers go into CompileInput::resolved.
+std::vector<std::string> hostsToResolve(const istio::Resources& resources);
+
 // Compiles resources plus this node's identity into the proxy snapshot, following the
 // semantics istiod applies to a sidecar. Fails only when the node itself is unusable (no
 // numeric IP, unknown workload group).

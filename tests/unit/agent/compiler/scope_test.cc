@@ -299,3 +299,51 @@ TEST(ScopeTest, VersionIsADigestOfTheContent) {
 
 }  // namespace
 }  // namespace meshnode::compiler::testing
+
+namespace meshnode::compiler::testing {
+namespace {
+
+TEST(DnsHostsTest, NamesTheHostsTheResolverMustLookUp) {
+  istio::Resources r;
+  istio::LoadReport report;
+  istio::loadYaml(std::string(kReviews) + R"(---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a, namespace: ext}
+spec:
+  hosts: [api.example.com, api2.example.com]
+  resolution: DNS
+  ports: [{number: 443, name: tls, protocol: TLS}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: b, namespace: ext}
+spec:
+  hosts: [b.example.com]
+  resolution: DNS_ROUND_ROBIN
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints: [{address: lb.example.net}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: c, namespace: ext}
+spec:
+  hosts: [c.example.com]
+  resolution: DNS
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints: [{address: 198.18.0.1}, {address: c1.example.net}]
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm, namespace: ext}
+spec: {address: vm1.example.net}
+)",
+                  "dns.yaml", &r, &report);
+  ASSERT_TRUE(report.errors.empty());
+  EXPECT_EQ(hostsToResolve(r),
+            (std::vector<std::string>{"api.example.com", "api2.example.com", "c1.example.net",
+                                      "lb.example.net", "vm1.example.net"}));
+}
+
+}  // namespace
+}  // namespace meshnode::compiler::testing
