@@ -9,6 +9,7 @@ LoadBalancer decodeLoadBalancer(const YAML::Node& n, const std::string& p, Field
   LoadBalancer lb;
   if (!r.isMap(n, p)) return lb;
   r.known(n, p, {"simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup"});
+  r.notApplied(n, p, {"localityLbSetting", "warmupDurationSecs", "warmup"});
   if (auto s = r.choice(
           n, p, "simple",
           {"UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"})) {
@@ -25,6 +26,7 @@ LoadBalancer decodeLoadBalancer(const YAML::Node& n, const std::string& p, Field
     r.known(ch, cp,
             {"httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "ringHash",
              "maglev", "minimumRingSize"});
+    r.notApplied(ch, cp, {"maglev"});
     lb.hashed = true;
     int keys = 0;
     if (auto h = r.str(ch, cp, "httpHeaderName")) lb.http_header_name = *h, ++keys;
@@ -32,6 +34,7 @@ LoadBalancer decodeLoadBalancer(const YAML::Node& n, const std::string& p, Field
     if (r.boolean(ch, cp, "useSourceIp").value_or(false)) lb.use_source_ip = true, ++keys;
     if (const YAML::Node c = ch["httpCookie"]; c.IsDefined() && r.isMap(c, cp + ".httpCookie")) {
       r.known(c, cp + ".httpCookie", {"name", "path", "ttl", "attributes"});
+      r.notApplied(c, cp + ".httpCookie", {"attributes"});
       lb.cookie_name = r.str(c, cp + ".httpCookie", "name", true).value_or("");
       lb.cookie_path = r.str(c, cp + ".httpCookie", "path").value_or("");
       lb.cookie_ttl_ms = r.duration(c, cp + ".httpCookie", "ttl").value_or(0);
@@ -59,6 +62,7 @@ ConnectionPool decodeConnectionPool(const YAML::Node& n, const std::string& p, F
     r.known(t, tp,
             {"maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration",
              "idleTimeout"});
+    r.notApplied(t, tp, {"tcpKeepalive", "maxConnectionDuration"});
     cp.max_connections = r.u32(t, tp, "maxConnections", 1, UINT32_MAX);
     cp.connect_timeout_ms = r.duration(t, tp, "connectTimeout", 1);
     if (auto idle = r.duration(t, tp, "idleTimeout", 1)) cp.idle_timeout_ms = idle;
@@ -69,13 +73,13 @@ ConnectionPool decodeConnectionPool(const YAML::Node& n, const std::string& p, F
         h, hp,
         {"http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
          "idleTimeout", "h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams"});
+    r.notApplied(h, hp, {"h2UpgradePolicy", "useClientProtocol"});
     cp.http1_max_pending_requests = r.u32(h, hp, "http1MaxPendingRequests", 1, UINT32_MAX);
     cp.http2_max_requests = r.u32(h, hp, "http2MaxRequests", 1, UINT32_MAX);
     cp.max_requests_per_connection = r.u32(h, hp, "maxRequestsPerConnection", 0, UINT32_MAX);
     cp.max_retries = r.u32(h, hp, "maxRetries", 0, UINT32_MAX);
     cp.max_concurrent_streams = r.u32(h, hp, "maxConcurrentStreams", 1, UINT32_MAX);
     if (auto idle = r.duration(h, hp, "idleTimeout", 1)) cp.idle_timeout_ms = idle;
-    r.choice(h, hp, "h2UpgradePolicy", {"DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"});
   }
   return cp;
 }
@@ -87,6 +91,7 @@ OutlierDetection decodeOutlier(const YAML::Node& n, const std::string& p, FieldR
           {"consecutiveErrors", "consecutive5xxErrors", "consecutiveGatewayErrors",
            "consecutiveLocalOriginFailures", "splitExternalLocalOriginErrors", "interval",
            "baseEjectionTime", "maxEjectionPercent", "minHealthPercent"});
+  r.notApplied(n, p, {"consecutiveLocalOriginFailures", "splitExternalLocalOriginErrors"});
   od.consecutive_5xx_errors = r.u32(n, p, "consecutive5xxErrors", 0, UINT32_MAX);
   if (auto legacy = r.u32(n, p, "consecutiveErrors", 0, UINT32_MAX);
       legacy && !od.consecutive_5xx_errors)
@@ -105,6 +110,7 @@ ClientTls decodeTls(const YAML::Node& n, const std::string& p, FieldReader& r) {
   r.known(n, p,
           {"mode", "clientCertificate", "privateKey", "caCertificates", "credentialName",
            "subjectAltNames", "sni", "insecureSkipVerify", "caCrl"});
+  r.notApplied(n, p, {"caCrl"});
   if (auto m = r.choice(n, p, "mode", {"DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"}))
     tls.mode = static_cast<ClientTls::Mode>(*m);
   tls.client_certificate = r.str(n, p, "clientCertificate").value_or("");
@@ -137,6 +143,7 @@ TrafficPolicy decodeTrafficPolicy(const YAML::Node& n, const std::string& p, Fie
   r.known(n, p,
           {"loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings",
            "tunnel", "proxyProtocol", "retryBudget"});
+  r.notApplied(n, p, {"tunnel", "proxyProtocol", "retryBudget"});
   decodeParts(n, p, r, &tp);
   if (const YAML::Node pl = n["portLevelSettings"];
       pl.IsDefined() && r.isSeq(pl, p + ".portLevelSettings")) {

@@ -97,6 +97,14 @@ void FieldReader::known(const YAML::Node& map, const std::string& path,
   }
 }
 
+void FieldReader::notApplied(const YAML::Node& map, const std::string& path,
+                             std::initializer_list<const char*> keys) {
+  if (!isMapNode(map)) return;
+  for (const char* k : keys)
+    if (map[k].IsDefined())
+      warn(map[k], path.empty() ? k : path + "." + k, "is not applied by meshnode, ignored");
+}
+
 std::optional<std::string> FieldReader::str(const YAML::Node& map, const std::string& path,
                                             const char* key, bool required) {
   const YAML::Node n = map[key];

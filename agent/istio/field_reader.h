@@ -36,6 +36,10 @@ class FieldReader {
   void known(const YAML::Node& map, const std::string& path,
              std::initializer_list<const char*> keys);
 
+  // Fields Istio documents that this compiler does not apply: each present one is warned about.
+  void notApplied(const YAML::Node& map, const std::string& path,
+                  std::initializer_list<const char*> keys);
+
   std::optional<std::string> str(const YAML::Node& map, const std::string& path, const char* key,
                                  bool required = false);
   std::optional<uint32_t> u32(const YAML::Node& map, const std::string& path, const char* key,

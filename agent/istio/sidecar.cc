@@ -6,6 +6,7 @@ namespace {
 std::optional<SidecarPort> decodePort(const YAML::Node& n, const std::string& p, FieldReader& r) {
   if (!r.isMap(n, p)) return std::nullopt;
   r.known(n, p, {"number", "protocol", "name", "targetPort"});
+  r.notApplied(n, p, {"targetPort"});
   SidecarPort port;
   port.number = r.u32(n, p, "number", 1, 65535, true).value_or(0);
   port.protocol = r.str(n, p, "protocol").value_or("");
@@ -31,6 +32,7 @@ void decodeSidecar(const YAML::Node& spec, FieldReader& r, Sidecar* out) {
   r.known(
       spec, p,
       {"workloadSelector", "ingress", "egress", "outboundTrafficPolicy", "inboundConnectionPool"});
+  r.notApplied(spec, p, {"inboundConnectionPool"});
   out->workload_selector = decodeWorkloadSelector(spec, r);
   if (const YAML::Node in = spec["ingress"]; in.IsDefined() && r.isSeq(in, p + ".ingress"))
     for (size_t i = 0; i < in.size(); ++i) {
@@ -38,6 +40,7 @@ void decodeSidecar(const YAML::Node& spec, FieldReader& r, Sidecar* out) {
       if (!r.isMap(in[i], ip)) continue;
       r.known(in[i], ip,
               {"port", "bind", "captureMode", "defaultEndpoint", "tls", "connectionPool"});
+      r.notApplied(in[i], ip, {"bind", "captureMode", "tls", "connectionPool"});
       SidecarIngress ing;
       if (!in[i]["port"].IsDefined())
         r.error(in[i], ip + ".port", "is required");
@@ -66,6 +69,7 @@ void decodeSidecar(const YAML::Node& spec, FieldReader& r, Sidecar* out) {
       std::string ep = at(p + ".egress", i);
       if (!r.isMap(eg[i], ep)) continue;
       r.known(eg[i], ep, {"port", "bind", "captureMode", "hosts"});
+      r.notApplied(eg[i], ep, {"bind", "captureMode"});
       SidecarEgress e;
       if (eg[i]["port"].IsDefined()) e.port = decodePort(eg[i]["port"], ep + ".port", r);
       e.bind = r.str(eg[i], ep, "bind").value_or("");
@@ -80,6 +84,7 @@ void decodeSidecar(const YAML::Node& spec, FieldReader& r, Sidecar* out) {
   if (const YAML::Node o = spec["outboundTrafficPolicy"];
       o.IsDefined() && r.isMap(o, p + ".outboundTrafficPolicy")) {
     r.known(o, p + ".outboundTrafficPolicy", {"mode", "egressProxy"});
+    r.notApplied(o, p + ".outboundTrafficPolicy", {"egressProxy"});
     if (auto mode =
             r.choice(o, p + ".outboundTrafficPolicy", "mode", {"REGISTRY_ONLY", "ALLOW_ANY"}))
       out->registry_only = *mode == 0;

@@ -154,6 +154,7 @@ HttpMatch decodeHttpMatch(const YAML::Node& n, const std::string& p, FieldReader
           {"name", "uri", "scheme", "method", "authority", "headers", "port", "sourceLabels",
            "gateways", "queryParams", "ignoreUriCase", "withoutHeaders", "sourceNamespace",
            "statPrefix"});
+  r.notApplied(n, p, {"statPrefix"});
   auto one = [&](const char* key, std::optional<StringMatch>* out) {
     if (n[key].IsDefined()) *out = decodeStringMatch(n[key], p + "." + key, r);
   };
@@ -175,6 +176,7 @@ HttpMatch decodeHttpMatch(const YAML::Node& n, const std::string& p, FieldReader
 void decodeRetries(const YAML::Node& n, const std::string& p, FieldReader& r, HttpRoute* route) {
   if (!r.isMap(n, p)) return;
   r.known(n, p, {"attempts", "perTryTimeout", "retryOn", "retryRemoteLocalities"});
+  r.notApplied(n, p, {"retryRemoteLocalities"});
   HttpRetry retry;
   retry.attempts = r.u32(n, p, "attempts", 0, 100).value_or(0);
   retry.per_try_timeout_ms = r.duration(n, p, "perTryTimeout", 1).value_or(0);
@@ -243,6 +245,7 @@ void decodeCors(const YAML::Node& n, const std::string& p, FieldReader& r, HttpR
   r.known(n, p,
           {"allowOrigins", "allowOrigin", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge",
            "allowCredentials", "unmatchedPreflights"});
+  r.notApplied(n, p, {"unmatchedPreflights"});
   CorsPolicy c;
   if (const YAML::Node os = n["allowOrigins"]; os.IsDefined() && r.isSeq(os, p + ".allowOrigins"))
     for (size_t i = 0; i < os.size(); ++i)
@@ -281,6 +284,7 @@ HttpRoute decodeHttpRoute(const YAML::Node& n, const std::string& p, FieldReader
   if (const YAML::Node rd = n["redirect"]; rd.IsDefined() && r.isMap(rd, p + ".redirect")) {
     std::string rp = p + ".redirect";
     r.known(rd, rp, {"uri", "authority", "port", "derivePort", "scheme", "redirectCode"});
+    r.notApplied(rd, rp, {"derivePort"});
     HttpRedirect red;
     red.uri = r.str(rd, rp, "uri").value_or("");
     red.authority = r.str(rd, rp, "authority").value_or("");
@@ -366,6 +370,7 @@ L4Route decodeL4Route(const YAML::Node& n, const std::string& p, FieldReader& r,
         r.known(ms[i], mp,
                 {"destinationSubnets", "port", "sourceLabels", "gateways", "sourceNamespace",
                  "sourceSubnet"});
+      r.notApplied(ms[i], mp, {"sourceSubnet"});
       L4Match m;
       m.destination_subnets = r.strings(ms[i], mp, "destinationSubnets");
       for (size_t k = 0; k < m.destination_subnets.size(); ++k)

@@ -265,6 +265,43 @@ spec:
   EXPECT_EQ(c.cluster("inbound|8080||")["protocol"], "http1");
 }
 
+TEST(ScopeTest, AHostDefinedTwicePrefersTheNodesNamespace) {
+  auto c = compile(R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a-first, namespace: aaa}
+spec:
+  hosts: [api.example.com]
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints: [{address: 198.18.21.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: local, namespace: shop}
+spec:
+  hosts: [api.example.com]
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints: [{address: 198.18.21.2}]
+)");
+  EXPECT_EQ(c.cluster("outbound|80||api.example.com")["endpoints"][0]["address"], "198.18.21.2");
+  EXPECT_TRUE(c.warned("ServiceEntry aaa/a-first: host api.example.com is already defined"));
+}
+
+TEST(ScopeTest, VirtualServiceForAnUnknownHostIsWarned) {
+  auto c = compile(std::string(kReviews) + R"(---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ghost, namespace: shop}
+spec:
+  hosts: [ghost]
+  http: [{route: [{destination: {host: ghost}}]}]
+)");
+  EXPECT_TRUE(
+      c.warned("VirtualService shop/ghost: host ghost.shop.svc.cluster.local is not a "
+               "service this node can see"));
+}
+
 TEST(ScopeTest, NodeErrors) {
   istio::Resources none;
   CompileInput in;

@@ -132,6 +132,27 @@ spec:
   EXPECT_EQ(l.resources.destination_rules.size(), 1u);
 }
 
+TEST(LoaderTest, DocumentedFieldsThatAreNotAppliedAreWarned) {
+  auto l = load(R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: r, namespace: ns1}
+spec:
+  host: r
+  trafficPolicy:
+    connectionPool:
+      tcp:
+        maxConnections: 5
+        tcpKeepalive: {time: 7200s}
+)");
+  EXPECT_TRUE(l.report.errors.empty());
+  ASSERT_EQ(l.report.warnings.size(), 1u);
+  EXPECT_EQ(l.report.warnings[0],
+            "mesh.yaml:10: DestinationRule ns1/r: spec.trafficPolicy.connectionPool.tcp."
+            "tcpKeepalive: is not applied by meshnode, ignored");
+  ASSERT_EQ(l.resources.destination_rules.size(), 1u);
+  EXPECT_EQ(*l.resources.destination_rules[0].traffic_policy->connection_pool->max_connections, 5u);
+}
+
 TEST(LoaderTest, OtherKindsAreSkippedWithANote) {
   auto l = load(R"(apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
