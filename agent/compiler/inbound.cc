@@ -10,17 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-// Istio's port naming convention ("http-web", "grpc", "tcp-db") when no protocol is given.
-std::string protocolFromName(const std::string& name) {
-  std::string prefix = name.substr(0, name.find('-'));
-  for (char& c : prefix)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const char* kKnown[] = {"HTTP", "HTTP2", "GRPC", "HTTPS", "TLS", "TCP", "MONGO"};
-  for (const char* k : kKnown)
-    if (prefix == k) return prefix;
-  return "";
-}
-
 struct InboundPort {
   uint32_t port = 0;
   std::string protocol;

@@ -13,6 +13,16 @@ PortKind portKind(const std::string& protocol) {
   return PortKind::kTcp;
 }
 
+std::string protocolFromName(const std::string& name) {
+  std::string prefix = name.substr(0, name.find('-'));
+  for (char& c : prefix)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const char* kKnown[] = {"HTTP", "HTTP2", "GRPC", "HTTPS", "TLS", "TCP", "MONGO"};
+  for (const char* k : kKnown)
+    if (prefix == k) return prefix;
+  return "";
+}
+
 bool isIpAddress(const std::string& text) {
   unsigned char buf[16];
   return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
@@ -102,6 +112,8 @@ Registry::Registry(const CompileInput& input, const istio::Labels& node_labels,
       s.ns = se->meta.ns;
       s.addresses = se->addresses;
       s.ports = se->ports;
+      for (auto& p : s.ports)
+        if (p.protocol.empty()) p.protocol = protocolFromName(p.name);
       std::sort(s.ports.begin(), s.ports.end(),
                 [](const auto& a, const auto& b) { return a.number < b.number; });
       s.entry = se;

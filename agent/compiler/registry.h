@@ -12,6 +12,8 @@ namespace meshnode::compiler {
 
 enum class PortKind { kHttp, kTcp, kTls, kAuto };
 PortKind portKind(const std::string& protocol);
+// Istio's port naming convention ("http-web", "grpc", "tcp-db") for a port without a protocol.
+std::string protocolFromName(const std::string& name);
 
 struct Instance {
   std::string address;  // IP, or a host name still to be resolved (DNS resolution)

@@ -384,3 +384,32 @@ spec: {address: vm1.example.net}
 
 }  // namespace
 }  // namespace meshnode::compiler::testing
+
+namespace meshnode::compiler::testing {
+namespace {
+
+TEST(PortProtocolTest, APortWithoutProtocolTakesItFromItsName) {
+  auto c = compile(R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a, namespace: shop}
+spec:
+  hosts: [a.example.com]
+  resolution: STATIC
+  ports:
+  - {number: 80, name: http-web}
+  - {number: 7070, name: grpc}
+  - {number: 5432, name: tcp-db}
+  - {number: 9000, name: admin}
+  endpoints: [{address: 198.18.22.1}]
+)");
+  EXPECT_EQ(c.cluster("outbound|80||a.example.com")["protocol"], "http1");
+  EXPECT_EQ(c.cluster("outbound|7070||a.example.com")["protocol"], "http2");
+  EXPECT_TRUE(c.tcp(80).empty());
+  EXPECT_EQ(c.tcp(5432).size(), 1u);
+  // Unknown: sniffed, so both an HTTP table and a TCP route serve the port.
+  EXPECT_EQ(c.table(9000)["virtual_hosts"][0]["name"], "a.example.com:9000");
+  EXPECT_EQ(c.tcp(9000).size(), 1u);
+}
+
+}  // namespace
+}  // namespace meshnode::compiler::testing
