@@ -101,7 +101,7 @@ Registry::Registry(const CompileInput& input, const istio::Labels& node_labels,
     if (!exported(se->export_to, se->meta.ns)) continue;
     for (const auto& host : se->hosts) {
       if (!inEgress(se->meta.ns, host)) continue;
-      if (find(host)) {
+      if (by_host_.count(host)) {
         warnings->push_back(se->meta.file + ":" + std::to_string(se->meta.line) +
                             ": ServiceEntry " + se->meta.id() + ": host " + host +
                             " is already defined by another service entry; this one is ignored");
@@ -111,7 +111,9 @@ Registry::Registry(const CompileInput& input, const istio::Labels& node_labels,
       s.hostname = host;
       s.ns = se->meta.ns;
       s.addresses = se->addresses;
-      s.ports = se->ports;
+      for (const auto& p : se->ports)
+        if (inEgress(se->meta.ns, host, p.number)) s.ports.push_back(p);
+      if (s.ports.empty()) continue;
       for (auto& p : s.ports)
         if (p.protocol.empty()) p.protocol = protocolFromName(p.name);
       std::sort(s.ports.begin(), s.ports.end(),
@@ -145,17 +147,19 @@ Registry::Registry(const CompileInput& input, const istio::Labels& node_labels,
           list.push_back(std::move(inst));
         }
       }
+      by_host_[host] = 0;
       services_.push_back(std::move(s));
     }
   }
   std::sort(services_.begin(), services_.end(),
             [](const Service& a, const Service& b) { return a.hostname < b.hostname; });
+  for (size_t i = 0; i < services_.size(); ++i)
+    by_host_[services_[i].hostname] = i;
 }
 
 const Service* Registry::find(const std::string& hostname) const {
-  for (const auto& s : services_)
-    if (s.hostname == hostname) return &s;
-  return nullptr;
+  auto it = by_host_.find(hostname);
+  return it == by_host_.end() ? nullptr : &services_[it->second];
 }
 
 bool Registry::exported(const std::vector<std::string>& export_to, const std::string& ns) const {
@@ -167,15 +171,22 @@ bool Registry::exported(const std::vector<std::string>& export_to, const std::st
   return false;
 }
 
-bool Registry::inEgress(const std::string& ns, const std::string& host) const {
+bool Registry::inEgress(const std::string& ns, const std::string& host, uint32_t port) const {
   if (!scope_.sidecar || scope_.sidecar->egress.empty()) return true;
-  for (const auto& eg : scope_.sidecar->egress)
+  const auto& egress = scope_.sidecar->egress;
+  bool port_owned = port && std::any_of(egress.begin(), egress.end(), [&](const auto& e) {
+                      return e.port && e.port->number == port;
+                    });
+  for (const auto& eg : egress) {
+    if (port && eg.port && eg.port->number != port) continue;
+    if (port && !eg.port && port_owned) continue;
     for (const auto& h : eg.hosts) {
       size_t slash = h.find('/');
       std::string hns = h.substr(0, slash), hname = h.substr(slash + 1);
       bool ns_ok = hns == "*" || (hns == "." && ns == scope_.sidecar->meta.ns) || hns == ns;
       if (ns_ok && hostMatches(hname, host)) return true;
     }
+  }
   return false;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,8 +51,9 @@ class Registry {
   const Scope& scope() const { return scope_; }
   // Whether a resource of namespace `ns` with this exportTo is visible to the node.
   bool exported(const std::vector<std::string>& export_to, const std::string& ns) const;
-  // Whether the node's Sidecar lets it see `host` in namespace `ns`.
-  bool inEgress(const std::string& ns, const std::string& host) const;
+  // Whether the node's Sidecar lets it see `host` of namespace `ns` on `port` (0: any port). An
+  // egress listener with a port owns that port; the one without a port covers the others.
+  bool inEgress(const std::string& ns, const std::string& host, uint32_t port = 0) const;
   // "reviews" in "default" -> "reviews.default.svc.cluster.local"; FQDNs and wildcards stay.
   std::string qualify(const std::string& host, const std::string& ns) const;
 
@@ -59,6 +61,7 @@ class Registry {
   const CompileInput& input_;
   Scope scope_;
   std::vector<Service> services_;
+  std::map<std::string, size_t> by_host_;  // index into services_
 };
 
 bool isIpAddress(const std::string& text);

@@ -413,3 +413,43 @@ spec:
 
 }  // namespace
 }  // namespace meshnode::compiler::testing
+
+namespace meshnode::compiler::testing {
+namespace {
+
+TEST(ScopeTest, SidecarEgressListenerWithAPortOwnsThatPort) {
+  auto c = compile(R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a, namespace: shop}
+spec:
+  hosts: [a.example.com]
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}, {number: 5432, name: tcp, protocol: TCP}]
+  endpoints: [{address: 198.18.23.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: b, namespace: shop}
+spec:
+  hosts: [b.example.com]
+  resolution: STATIC
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  endpoints: [{address: 198.18.23.2}]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: shop}
+spec:
+  egress:
+  - port: {number: 5432, protocol: TCP, name: pg}
+    hosts: ["./b.example.com"]
+  - hosts: ["./*"]
+)");
+  EXPECT_TRUE(c.hasCluster("outbound|80||a.example.com"));
+  EXPECT_FALSE(c.hasCluster("outbound|5432||a.example.com"))
+      << "port 5432 belongs to the listener that names only b.example.com";
+  EXPECT_TRUE(c.hasCluster("outbound|5432||b.example.com"));
+}
+
+}  // namespace
+}  // namespace meshnode::compiler::testing
