@@ -31,7 +31,7 @@ int runCompile(int argc, char** argv) {
   input.resources = &resources;
   input.node = options->node;
   input.resolved = options->resolved;
-  input.options.registry_only = options->registry_only;
+  input.options = options->mesh;
   auto out = compiler::compileSnapshot(input);
   if (!out) {
     LOG_ERROR("%s", out.error().detail.c_str());

@@ -46,11 +46,12 @@ Result<CompileOptions> parseCompileOptions(int argc, char** argv) {
       return std::string(argv[++i]);
     };
     if (arg == "--registry-only") {
-      o.registry_only = true;
+      o.mesh.registry_only = true;
       continue;
     }
     if (arg != "--config-dir" && arg != "--node-ns" && arg != "--node-labels" &&
-        arg != "--node-ip" && arg != "--workload-group" && arg != "--resolve")
+        arg != "--node-ip" && arg != "--workload-group" && arg != "--resolve" &&
+        arg != "--domain-suffix" && arg != "--root-namespace")
       return usage("unknown option " + std::string(arg));
     auto v = value(argv[i]);
     if (!v) return Error(v.error());
@@ -65,6 +66,10 @@ Result<CompileOptions> parseCompileOptions(int argc, char** argv) {
       o.node.labels = *labels;
     } else if (arg == "--node-ip") {
       o.node.ip = *v;
+    } else if (arg == "--domain-suffix") {
+      o.mesh.domain_suffix = *v;
+    } else if (arg == "--root-namespace") {
+      o.mesh.root_namespace = *v;
     } else if (arg == "--workload-group") {
       o.node.workload_group = *v;
     } else {

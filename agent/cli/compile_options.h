@@ -11,7 +11,7 @@ struct CompileOptions {
   std::string config_dir;
   compiler::NodeIdentity node;
   compiler::ResolvedHosts resolved;
-  bool registry_only = false;
+  compiler::CompileOptions mesh;  // --registry-only, --domain-suffix, --root-namespace
 };
 
 // Parses `compile`'s arguments (argv[0] is "compile"). Errors name the offending option.
@@ -24,6 +24,8 @@ inline constexpr const char* kCompileUsage =
     "usage: meshnode-agent compile --config-dir DIR --node-ns NS --node-labels k=v,...\n"
     "                              --node-ip IP [--workload-group NAME]\n"
     "                              [--resolve HOST=IP[,IP...]]... [--registry-only]\n"
+    "                              [--domain-suffix cluster.local] [--root-namespace "
+    "istio-system]\n"
     "Prints the proxy snapshot (JSON, docs/snapshot.md) this node would run.\n"
     "Exit status: 0, or 65 when some resource was rejected (the snapshot is still printed).\n";
 
