@@ -42,6 +42,9 @@ class RouteBuilder {
   std::map<std::string, const istio::VirtualService*> bound_;
 };
 
+// "mesh.yaml:12: VirtualService shop/reviews", the prefix of a warning about it.
+std::string where(const istio::VirtualService& vs);
+
 std::vector<std::string> virtualHostDomains(const Service& service, uint32_t port,
                                             const std::string& node_ns,
                                             const std::string& domain_suffix);
