@@ -276,7 +276,14 @@ json RouteBuilder::httpRoute(const istio::VirtualService& vs, const istio::HttpR
     if (!r.redirect->scheme.empty()) red["scheme"] = r.redirect->scheme;
     std::string authority = r.redirect->authority;
     if (r.redirect->port) {
-      if (authority.empty()) authority = service.hostname;
+      // The snapshot's redirect has no port of its own: name the service's host with it.
+      if (authority.empty()) {
+        authority = service.hostname;
+        warnings_->push_back(context +
+                             ".redirect.port: without an authority the redirect names the "
+                             "service's host " +
+                             service.hostname);
+      }
       authority += ":" + std::to_string(r.redirect->port);
     }
     if (!authority.empty()) red["authority"] = authority;
