@@ -76,6 +76,8 @@ Result<CommandOutput> ProcessExecutor::run(const std::vector<std::string>& argv,
                      "cannot run " + argv[0] + ": " + std::strerror(rc));
   }
   in.read.reset();
+  // Never block on a full pipe while the tool is itself blocked writing its output to us.
+  ::fcntl(in.write.get(), F_SETFL, ::fcntl(in.write.get(), F_GETFL) | O_NONBLOCK);
   out.write.reset();
   err.write.reset();
 

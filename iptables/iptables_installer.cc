@@ -133,8 +133,9 @@ Result<bool> IptablesInstaller::apply(const RuleSet& set, Fault fault) {
       bool inject = fault == Fault::kBadRule && s == changing.back();
       input = renderApplyTransaction(s->live, s->expected, inject ? kInjectedBadRule : "");
     }
-    s->touched = true;
+    // A refused restore commits nothing, so only families that committed need putting back.
     Status applied = restore(s->family, input, true);
+    s->touched = applied.ok();
     if (!applied.ok()) {
       LOG_ERROR("%s", applied.error().describe().c_str());
       if (auto rolled = rollback(states); !rolled.ok()) return std::move(rolled).takeError();
@@ -173,8 +174,8 @@ Result<bool> IptablesInstaller::cleanup() {
   bool removed = false;
   for (auto& s : states) {
     if (s.live.empty()) continue;
-    s.touched = true;
     Status done = restore(s.family, renderCleanupTransaction(s.live), true);
+    s.touched = done.ok();
     if (!done.ok()) {
       if (auto rolled = rollback(states); !rolled.ok()) return std::move(rolled).takeError();
       return std::move(done).takeError();

@@ -1,0 +1,37 @@
+#include "iptables/executor.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace meshnode::iptables {
+namespace {
+
+TEST(ProcessExecutor, FeedsStdinAndCollectsBothOutputs) {
+  ProcessExecutor executor;
+  std::string big(200000, 'x');
+  auto result = executor.run({"sh", "-c", "cat; echo oops >&2; exit 3"}, big);
+  ASSERT_TRUE(result.ok()) << result.error().describe();
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_EQ(result->out, big);
+  EXPECT_EQ(result->err, "oops\n");
+}
+
+TEST(ProcessExecutor, AMissingProgramIsNotFound) {
+  ProcessExecutor executor;
+  auto result = executor.run({"meshnode-no-such-tool"}, "");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(result.error().detail.find("meshnode-no-such-tool is not installed"),
+            std::string::npos);
+}
+
+TEST(ProcessExecutor, AToolThatIgnoresItsInputDoesNotHang) {
+  ProcessExecutor executor;
+  auto result = executor.run({"true"}, std::string(1 << 20, 'y'));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 0);
+}
+
+}  // namespace
+}  // namespace meshnode::iptables
