@@ -50,8 +50,8 @@ Result<std::string> IptablesInstaller::save(Family family) {
 
 Status IptablesInstaller::restore(Family family, const std::string& input, bool noflush) {
   std::string name = tool(family, "restore");
-  std::vector<std::string> argv = {name, "-c"};
-  if (noflush) argv = {name, "--noflush"};
+  // --wait: another program holding the xtables lock delays the change instead of failing it.
+  std::vector<std::string> argv = {name, "--wait=10", noflush ? "--noflush" : "--counters"};
   auto result = executor_.run(argv, input);
   if (!result.ok()) return std::move(result).takeError();
   if (result->exit_code != 0) {

@@ -88,8 +88,9 @@ TEST(CaptureOptions, ErrorsNameTheLocationAndTheOption) {
   EXPECT_EQ(e,
             "agent.toml [capture]: capture option inbound_ports_exclude: '70000' is not a port "
             "(1-65535)");
-  EXPECT_NE(parseError({{"outbound_ips_exclude", "198.18.1.0/15"}}).find("did you mean 198.18.0.0/15"),
-            std::string::npos);
+  EXPECT_NE(
+      parseError({{"outbound_ips_exclude", "198.18.1.0/15"}}).find("did you mean 198.18.0.0/15"),
+      std::string::npos);
   EXPECT_NE(parseError({{"outbound_ips_exclude", "198.18.0.0/33"}}).find("prefix length"),
             std::string::npos);
   EXPECT_NE(parseError({{"outbound_ips_include", "example.com"}}).find("not an IPv4 or IPv6"),
@@ -106,8 +107,7 @@ TEST(CaptureOptions, ErrorsNameTheLocationAndTheOption) {
 }
 
 TEST(CaptureOptions, CrossFieldChecks) {
-  EXPECT_NE(parseError({{"inbound_capture_port", "15001"}}).find("must differ"),
-            std::string::npos);
+  EXPECT_NE(parseError({{"inbound_capture_port", "15001"}}).find("must differ"), std::string::npos);
   EXPECT_NE(parseError({{"inbound_ports_include", "80,8080"}, {"inbound_ports_exclude", "8080"}})
                 .find("8080 also in inbound_ports_include"),
             std::string::npos);

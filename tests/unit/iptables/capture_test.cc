@@ -39,7 +39,8 @@ TEST(IptablesCapture, ApplyInstallsInOneRestoreAndChecksTheResult) {
   EXPECT_TRUE(applied.value());
   auto restores = fake.callsTo("iptables-legacy-restore");
   ASSERT_EQ(restores.size(), 1u);
-  EXPECT_EQ(restores[0].argv, (std::vector<std::string>{"iptables-legacy-restore", "--noflush"}));
+  EXPECT_EQ(restores[0].argv,
+            (std::vector<std::string>{"iptables-legacy-restore", "--wait=10", "--noflush"}));
   EXPECT_TRUE(contains(restores[0].input, "-A OUTPUT -p tcp -j ISTIO_OUTPUT\n"));
   EXPECT_FALSE(contains(restores[0].input, "198.18.9.9"));
   EXPECT_TRUE(fake.callsTo("ip6tables-legacy-restore").empty());
@@ -71,7 +72,8 @@ TEST(IptablesCapture, FailedIpv6CommitPutsIpv4Back) {
   EXPECT_TRUE(contains(applied.error().detail, "ip6tables-legacy-restore rejected the IPv6 rules"));
   auto v4 = fake.callsTo("iptables-legacy-restore");
   ASSERT_EQ(v4.size(), 2u);
-  EXPECT_EQ(v4[1].argv, (std::vector<std::string>{"iptables-legacy-restore", "-c"}));
+  EXPECT_EQ(v4[1].argv,
+            (std::vector<std::string>{"iptables-legacy-restore", "--wait=10", "--counters"}));
   EXPECT_EQ(v4[1].input, kEmptyNat);
 }
 
@@ -150,10 +152,10 @@ TEST(IptablesCapture, VerifyListsDifferences) {
 TEST(NftCapture, ApplyReplacesTheTableInOneTransaction) {
   FakeExecutor fake;
   RuleSet set = ruleSet(true);
-  fake.respond("nft", 0, "table ip filter\n");                    // list tables
-  fake.respond("nft", 0, "");                                     // -f
+  fake.respond("nft", 0, "table ip filter\n");                       // list tables
+  fake.respond("nft", 0, "");                                        // -f
   fake.respond("nft", 0, "table ip filter\ntable inet meshnode\n");  // list tables
-  fake.respond("nft", 0, renderNftTable(set));                    // list table
+  fake.respond("nft", 0, renderNftTable(set));                       // list table
   Capture capture(fake, Backend::kNft);
   auto applied = capture.apply(set);
   ASSERT_TRUE(applied.ok()) << applied.error().describe();

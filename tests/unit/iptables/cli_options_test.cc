@@ -8,7 +8,8 @@ namespace {
 Result<CommandLine> parse(std::initializer_list<const char*> args) {
   const char* argv[16] = {"meshnode-iptables"};
   int argc = 1;
-  for (const char* a : args) argv[argc++] = a;
+  for (const char* a : args)
+    argv[argc++] = a;
   return parseCommandLine(argc, argv);
 }
 
@@ -47,7 +48,8 @@ TEST(CommandLine, UsageListsEveryOption) {
   std::string usage = usageText();
   for (const auto& info : captureOptionInfo()) {
     std::string flag = "--" + std::string(info.name);
-    for (auto& c : flag) c = c == '_' ? '-' : c;
+    for (auto& c : flag)
+      c = c == '_' ? '-' : c;
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }

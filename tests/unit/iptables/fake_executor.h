@@ -26,8 +26,7 @@ class FakeExecutor : public CommandExecutor {
   }
   void missing(const std::string& program) { missing_.push_back(program); }
 
-  Result<CommandOutput> run(const std::vector<std::string>& argv,
-                            std::string_view input) override {
+  Result<CommandOutput> run(const std::vector<std::string>& argv, std::string_view input) override {
     calls.push_back(Call{argv, std::string(input)});
     for (const auto& m : missing_) {
       if (m == argv[0]) {

@@ -43,7 +43,8 @@ std::string render(const fs::path& path) {
       facts.ipv6_available = option.value == "true";
     } else if (key == "test.resolv_conf") {
       std::string lines;
-      for (char c : option.value) lines += c == ',' ? '\n' : c;
+      for (char c : option.value)
+        lines += c == ',' ? '\n' : c;
       facts.resolvers = parseResolvConf(lines);
     } else {
       capture[key] = option;

@@ -66,7 +66,8 @@ TEST(IptablesRender, DiffSaysWhatIsMissingAndWhatIsExtra) {
   live.jumps.push_back(live.jumps.back());
   auto diffs = diffNatState(live, expected);
   std::string all;
-  for (const auto& d : diffs) all += d + "\n";
+  for (const auto& d : diffs)
+    all += d + "\n";
   EXPECT_NE(all.find("missing rule: -A ISTIO_INBOUND -p tcp -m tcp --dport 22 -j RETURN"),
             std::string::npos);
   EXPECT_NE(all.find("jump installed 2 times: -A OUTPUT -p tcp -j ISTIO_OUTPUT"),

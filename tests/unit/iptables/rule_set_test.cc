@@ -25,8 +25,8 @@ TEST(RuleSet, SshAndStatusPortsAreNeverCapturedByDefault) {
   NatState s = stateFor({{"inbound_ports_exclude", "8080"}}, Family::kIPv4);
   const auto& in = s.chains["ISTIO_INBOUND"];
   for (int port : {22, 15000, 15020, 15021, 15090, 8080}) {
-    EXPECT_TRUE(has(in, "-A ISTIO_INBOUND -p tcp -m tcp --dport " + std::to_string(port) +
-                            " -j RETURN"))
+    EXPECT_TRUE(
+        has(in, "-A ISTIO_INBOUND -p tcp -m tcp --dport " + std::to_string(port) + " -j RETURN"))
         << port;
   }
   EXPECT_EQ(in.back(), "-A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT");
@@ -34,9 +34,10 @@ TEST(RuleSet, SshAndStatusPortsAreNeverCapturedByDefault) {
 
 TEST(RuleSet, SshIsCapturedOnlyWhenListed) {
   NatState s = stateFor({{"inbound_ports_include", "22,80"}}, Family::kIPv4);
-  EXPECT_EQ(s.chains["ISTIO_INBOUND"],
-            (std::vector<std::string>{"-A ISTIO_INBOUND -p tcp -m tcp --dport 22 -j ISTIO_IN_REDIRECT",
-                                      "-A ISTIO_INBOUND -p tcp -m tcp --dport 80 -j ISTIO_IN_REDIRECT"}));
+  EXPECT_EQ(
+      s.chains["ISTIO_INBOUND"],
+      (std::vector<std::string>{"-A ISTIO_INBOUND -p tcp -m tcp --dport 22 -j ISTIO_IN_REDIRECT",
+                                "-A ISTIO_INBOUND -p tcp -m tcp --dport 80 -j ISTIO_IN_REDIRECT"}));
 }
 
 TEST(RuleSet, NoInboundCaptureMeansNoPreroutingJump) {
@@ -49,8 +50,8 @@ TEST(RuleSet, NoInboundCaptureMeansNoPreroutingJump) {
 }
 
 TEST(RuleSet, ProxyTrafficReturnsBeforeAnyCapture) {
-  NatState s = stateFor({{"proxy_uid", "998"}, {"proxy_gid", "997"}, {"exclude_uids", "0"}},
-                        Family::kIPv4);
+  NatState s =
+      stateFor({{"proxy_uid", "998"}, {"proxy_gid", "997"}, {"exclude_uids", "0"}}, Family::kIPv4);
   const auto& out = s.chains["ISTIO_OUTPUT"];
   auto pos = [&](const std::string& line) {
     return std::find(out.begin(), out.end(), line) - out.begin();
@@ -87,10 +88,12 @@ TEST(RuleSet, HostResolverDnsCaptureTargetsEachNameserver) {
   HostFacts facts{false, {*parseCidr("198.18.0.53", &ignored), *parseCidr("2001:2::53", &ignored)}};
   NatState s = stateFor({{"dns_capture", "host-resolvers"}}, Family::kIPv4, facts);
   const auto& out = s.chains["ISTIO_OUTPUT"];
-  EXPECT_TRUE(has(out, "-A ISTIO_OUTPUT -d 198.18.0.53/32 -p udp -m udp --dport 53 -j REDIRECT "
-                       "--to-ports 15053"));
-  EXPECT_TRUE(has(out, "-A ISTIO_OUTPUT -d 198.18.0.53/32 -p tcp -m tcp --dport 53 -j REDIRECT "
-                       "--to-ports 15053"));
+  EXPECT_TRUE(has(out,
+                  "-A ISTIO_OUTPUT -d 198.18.0.53/32 -p udp -m udp --dport 53 -j REDIRECT "
+                  "--to-ports 15053"));
+  EXPECT_TRUE(has(out,
+                  "-A ISTIO_OUTPUT -d 198.18.0.53/32 -p tcp -m tcp --dport 53 -j REDIRECT "
+                  "--to-ports 15053"));
   EXPECT_TRUE(has(s.jumps, "-A OUTPUT -p udp -m udp --dport 53 -j ISTIO_OUTPUT"));
   // The DNS rules come before loopback returns, so a local stub resolver is captured too.
   auto dns = std::find_if(out.begin(), out.end(),
