@@ -91,19 +91,33 @@ TEST(IptablesCapture, FailedCheckAfterApplyRollsBack) {
   EXPECT_EQ(restores[1].input, kEmptyNat);
 }
 
-TEST(IptablesCapture, InjectedBadRuleReachesTheLastCommit) {
+TEST(IptablesCapture, InjectedBadRuleFailsTheLastCommitAndTheFirstIsPutBack) {
   FakeExecutor fake;
-  RuleSet set = ruleSet(false);
+  RuleSet set = ruleSet(true);
+  fake.respond("iptables-legacy-save", 0, kEmptyNat);
+  fake.respond("ip6tables-legacy-save", 0, "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
+  fake.respond("ip6tables-legacy-restore", 2, "", "ip6tables-restore: line 30 failed\n");
+  Capture capture(fake, Backend::kIptablesLegacy);
+  ASSERT_FALSE(capture.apply(set, Fault::kBadRule).ok());
+  auto v6 = fake.callsTo("ip6tables-legacy-restore");
+  ASSERT_EQ(v6.size(), 1u);  // refused, so nothing of it was committed
+  EXPECT_TRUE(contains(v6[0].input, "MESHNODE_FAULT_INJECTED"));
+  auto v4 = fake.callsTo("iptables-legacy-restore");
+  ASSERT_EQ(v4.size(), 2u);
+  EXPECT_FALSE(contains(v4[0].input, "MESHNODE_FAULT_INJECTED"));
+  EXPECT_EQ(v4[1].input, kEmptyNat);
+}
+
+TEST(IptablesCapture, ARefusedSingleCommitNeedsNoRollback) {
+  FakeExecutor fake;
   fake.respond("iptables-legacy-save", 0, kEmptyNat);
   fake.respond("ip6tables-legacy-save", 1, "");
   fake.respond("iptables-legacy-restore", 2, "", "iptables-restore: line 30 failed\n");
-  fake.respond("iptables-legacy-restore", 0, "");
   Capture capture(fake, Backend::kIptablesLegacy);
-  ASSERT_FALSE(capture.apply(set, Fault::kBadRule).ok());
-  auto restores = fake.callsTo("iptables-legacy-restore");
-  ASSERT_EQ(restores.size(), 2u);
-  EXPECT_TRUE(contains(restores[0].input, "MESHNODE_FAULT_INJECTED"));
-  EXPECT_EQ(restores[1].input, kEmptyNat);
+  auto applied = capture.apply(ruleSet(false));
+  ASSERT_FALSE(applied.ok());
+  EXPECT_TRUE(contains(applied.error().detail, "line 30 failed"));
+  EXPECT_EQ(fake.callsTo("iptables-legacy-restore").size(), 1u);
 }
 
 TEST(IptablesCapture, MissingToolIsOneClearErrorAndNoChange) {
