@@ -17,9 +17,10 @@ teardown() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   ip netns del "$host" 2>/dev/null || true
   ip netns del "$peer" 2>/dev/null || true
-  rm -rf "$tmp"
+  rm -rf "$tmp" "/etc/netns/$host"
 }
 trap teardown EXIT
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/} line $LINENO: $BASH_COMMAND" >&2' ERR
 
 fail() {
   echo "FAIL: $*" >&2
@@ -87,7 +88,7 @@ ruleset() {
     legacy | iptables-nft)
       local flavour=${1#iptables-}
       { in_host iptables-$flavour-save; in_host ip6tables-$flavour-save; } 2>/dev/null |
-        grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
+        { grep -v '^#' || true; } | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
       ;;
     nft) in_host nft list ruleset ;;
   esac
@@ -163,6 +164,10 @@ run_capture_suite() {
     "SSH ORIG=198.18.0.1:22" "$(dial "$peer" 65534 tcp 198.18.0.1 22)"
   expect_reply "inbound IPv6 port 22 still reaches its listener" \
     "SSH ORIG=[2001:2::1]:22" "$(dial "$peer" 65534 tcp 2001:2::1 22)"
+  expect_reply "the proxy calling the host's own address goes through 15006" \
+    "INBOUND ORIG=198.18.0.1:8080" "$(dial "$host" 1337 tcp 198.18.0.1 8080)"
+  expect_reply "the proxy calling a local service over loopback is not captured" \
+    "SSH ORIG=127.0.0.1:22" "$(dial "$host" 1337 tcp 127.0.0.1 22)"
   expect_reply "an app calling a local service over loopback is not captured" \
     "SSH ORIG=127.0.0.1:22" "$(dial "$host" 65534 tcp 127.0.0.1 22)"
   expect_reply "an app's DNS query reaches 15053" \

@@ -59,8 +59,11 @@ def serve(name, ports):
 
 
 def dns(name, port):
+    # Loopback, as the agent's DNS proxy: redirected queries arrive for 127.0.0.1 / ::1, and a
+    # socket bound to the wildcard would answer from another source, which conntrack cannot
+    # translate back to the resolver the client asked.
     socks = []
-    for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+    for family, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
         s = socket.socket(family, socket.SOCK_DGRAM)
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -88,8 +91,10 @@ def client(kind, host, port):
     else:
         with socket.socket(family, socket.SOCK_DGRAM) as c:
             c.settimeout(5)
-            c.sendto(b"query", (host, port))
-            sys.stdout.write(c.recvfrom(512)[0].decode())
+            # Connected, so an ICMP port unreachable comes back as an error at once.
+            c.connect((host, port))
+            c.send(b"query")
+            sys.stdout.write(c.recv(512).decode())
 
 
 def main():
