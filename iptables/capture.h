@@ -28,6 +28,8 @@ std::optional<Fault> parseFault(std::string_view text);
 
 // Installs, checks and removes the capture with one backend. Each change is one transaction
 // per tool invocation, the previous rules are saved first and restored on any failure.
+// Every call runs the firewall tools synchronously; the agent calls it from its control
+// thread. Two Captures must not change the same host's rules at the same time.
 class Capture {
  public:
   Capture(CommandExecutor& executor, Backend backend);

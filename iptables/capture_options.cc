@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <vector>
 
 #include <grp.h>
 #include <pwd.h>
@@ -67,14 +68,21 @@ bool parseId(const std::string& text, bool group, uint32_t* out, std::string* er
     *out = static_cast<uint32_t>(v);
     return true;
   }
+  std::vector<char> buf(16384);
   if (group) {
-    if (const struct group* g = ::getgrnam(text.c_str())) {
-      *out = g->gr_gid;
+    struct group entry {};
+    struct group* found = nullptr;
+    if (::getgrnam_r(text.c_str(), &entry, buf.data(), buf.size(), &found) == 0 && found) {
+      *out = found->gr_gid;
       return true;
     }
-  } else if (const struct passwd* p = ::getpwnam(text.c_str())) {
-    *out = p->pw_uid;
-    return true;
+  } else {
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    if (::getpwnam_r(text.c_str(), &entry, buf.data(), buf.size(), &found) == 0 && found) {
+      *out = found->pw_uid;
+      return true;
+    }
   }
   *error = "'" + text + "' is neither a number nor a known " + (group ? "group" : "user");
   return false;
@@ -270,7 +278,8 @@ Result<CaptureConfig> parseCaptureOptions(const CaptureOptions& options) {
     return makeError(ErrorCode::kInvalidArgument, Side::kConfig,
                      (location.empty() ? std::string() : location + ": ") + detail);
   };
-  // Defaults are applied field by field in the table's order, so later checks see them all.
+  // Options are applied in the table's order, so the result never depends on how the caller
+  // ordered its keys.
   for (const auto& def : optionDefs()) {
     for (const auto& [key, option] : options) {
       std::string name = canonicalOptionName(key);

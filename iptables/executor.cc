@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -81,11 +82,12 @@ Result<CommandOutput> ProcessExecutor::run(const std::vector<std::string>& argv,
   out.write.reset();
   err.write.reset();
 
-  // A tool that exits early closes its stdin; that must not kill this process.
-  struct sigaction ignore {};
-  struct sigaction previous {};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGPIPE, &ignore, &previous);
+  // A tool that exits early closes its stdin; the SIGPIPE that writing then raises is blocked
+  // in this thread only and discarded below, so neither the process nor other threads see it.
+  sigset_t pipe_set, previous_mask;
+  ::sigemptyset(&pipe_set);
+  ::sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &previous_mask);
 
   CommandOutput result;
   size_t written = 0;
@@ -133,7 +135,10 @@ Result<CommandOutput> ProcessExecutor::run(const std::vector<std::string>& argv,
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  ::sigaction(SIGPIPE, &previous, nullptr);
+  timespec no_wait{};
+  while (::sigtimedwait(&pipe_set, nullptr, &no_wait) == SIGPIPE) {
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }

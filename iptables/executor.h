@@ -25,6 +25,7 @@ class CommandExecutor {
 };
 
 // Spawns the program found in PATH, feeds `input` on stdin and collects stdout and stderr.
+// Blocks until the program exits: call it from a control thread, never from a proxy worker.
 class ProcessExecutor : public CommandExecutor {
  public:
   Result<CommandOutput> run(const std::vector<std::string>& argv, std::string_view input) override;

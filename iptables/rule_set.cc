@@ -1,7 +1,6 @@
 #include "iptables/rule_set.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace meshnode::iptables {
 namespace {
