@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -57,24 +58,31 @@ std::string render(const fs::path& path) {
   return nft ? renderNftTable(set) : renderIptablesPrint(set);
 }
 
-TEST(Golden, EveryConfigurationRendersAsRecorded) {
-  auto paths = configs();
-  EXPECT_GE(paths.size(), 15u);
-  bool update = std::getenv("MESHNODE_UPDATE_GOLDEN") != nullptr;
-  for (const auto& conf : paths) {
-    fs::path golden = conf;
-    golden.replace_extension(".golden");
-    std::string rendered = render(conf);
-    if (update) {
-      ASSERT_TRUE(writeFileAtomic(golden.string(), rendered).ok()) << golden;
-      continue;
-    }
-    auto expected = readFile(golden.string());
-    ASSERT_TRUE(expected.ok()) << golden << " is missing; run with MESHNODE_UPDATE_GOLDEN=1";
-    EXPECT_EQ(rendered, expected.value()) << "rendering of " << conf.filename()
-                                          << " changed; if intended, run with "
-                                             "MESHNODE_UPDATE_GOLDEN=1 and review the diff";
+class Golden : public ::testing::TestWithParam<fs::path> {};
+
+TEST_P(Golden, RendersAsRecorded) {
+  const fs::path& conf = GetParam();
+  fs::path golden = conf;
+  golden.replace_extension(".golden");
+  std::string rendered = render(conf);
+  if (std::getenv("MESHNODE_UPDATE_GOLDEN") != nullptr) {
+    ASSERT_TRUE(writeFileAtomic(golden.string(), rendered).ok()) << golden;
+    return;
   }
+  auto expected = readFile(golden.string());
+  ASSERT_TRUE(expected.ok()) << golden << " is missing; run with MESHNODE_UPDATE_GOLDEN=1";
+  EXPECT_EQ(rendered, expected.value()) << "rendering of " << conf.filename()
+                                        << " changed; if intended, run with "
+                                           "MESHNODE_UPDATE_GOLDEN=1 and review the diff";
+}
+
+INSTANTIATE_TEST_SUITE_P(Iptables, Golden, ::testing::ValuesIn(configs()),
+                         [](const ::testing::TestParamInfo<fs::path>& param) {
+                           return param.param.stem().string();
+                         });
+
+TEST(GoldenSet, CoversAtLeastFifteenConfigurations) {
+  EXPECT_GE(configs().size(), 15u);
 }
 
 }  // namespace
