@@ -1,8 +1,11 @@
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "common/log.h"
 #include "iptables/capture.h"
+#include "iptables/capture_lock.h"
 #include "iptables/cli_options.h"
 #include "iptables/rule_set.h"
 
@@ -63,6 +66,12 @@ int main(int argc, char** argv) {
   auto backend = resolveBackend(cl.backend, executor);
   if (!backend.ok()) return failure(backend.error());
   Capture capture(executor, backend.value());
+  std::optional<CaptureLock> lock;
+  if (cl.command == Command::kApply || cl.command == Command::kCleanup) {
+    auto acquired = CaptureLock::acquire();
+    if (!acquired.ok()) return failure(acquired.error());
+    lock.emplace(std::move(acquired).value());
+  }
 
   switch (cl.command) {
     case Command::kPrint:

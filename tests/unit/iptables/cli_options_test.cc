@@ -1,6 +1,9 @@
 #include "iptables/cli_options.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/file.h"
 
 namespace meshnode::iptables {
 namespace {
@@ -52,6 +55,25 @@ TEST(CommandLine, UsageListsEveryOption) {
       c = c == '_' ? '-' : c;
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
+}
+
+TEST(CommandLine, FlagsWinOverTheOptionsFile) {
+  std::string path = ::testing::TempDir() + "capture-" + std::to_string(::getpid()) + ".conf";
+  ASSERT_TRUE(writeFileAtomic(path, "proxy_uid = 998\ndns_capture = all\n").ok());
+  auto cl = parse({"print", "--options-file", path.c_str(), "--proxy-uid=999"});
+  ASSERT_TRUE(cl.ok());
+  auto config = captureConfigFrom(cl.value());
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->proxy_uid, 999u);
+  EXPECT_EQ(config->dns_capture, DnsCapture::kAll);
+
+  ASSERT_TRUE(writeFileAtomic(path, "# capture\ndns_capture = sometimes\n").ok());
+  auto bad = captureConfigFrom(cl.value());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().detail, path +
+                                    ":2: capture option dns_capture: 'sometimes' is not one "
+                                    "of none, host-resolvers, all");
+  ::unlink(path.c_str());
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "iptables/capture_lock.h"
 
 namespace meshnode::iptables {
 namespace {
@@ -31,6 +34,20 @@ TEST(ProcessExecutor, AToolThatIgnoresItsInputDoesNotHang) {
   auto result = executor.run({"true"}, std::string(1 << 20, 'y'));
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->exit_code, 0);
+}
+
+TEST(CaptureLock, IsExclusiveAcrossProcesses) {
+  std::string path = ::testing::TempDir() + "capture-lock-" + std::to_string(::getpid());
+  auto lock = CaptureLock::acquire(path);
+  ASSERT_TRUE(lock.ok()) << lock.error().describe();
+  ProcessExecutor executor;
+  // flock(1) from util-linux: -n fails at once when the lock is held.
+  auto held = executor.run({"flock", "-n", path, "true"}, "");
+  ASSERT_TRUE(held.ok());
+  EXPECT_NE(held->exit_code, 0);
+  { auto released = std::move(lock); }
+  ::unlink(path.c_str());
+  EXPECT_FALSE(CaptureLock::acquire("/nonexistent-dir/x.lock").ok());
 }
 
 }  // namespace
