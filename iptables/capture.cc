@@ -1,5 +1,7 @@
 #include "iptables/capture.h"
 
+#include <utility>
+
 #include "iptables/iptables_installer.h"
 #include "iptables/nft_installer.h"
 #include "iptables/nft_render.h"
@@ -49,8 +51,8 @@ Result<Backend> resolveBackend(Backend requested, CommandExecutor& executor) {
                    "package");
 }
 
-Capture::Capture(CommandExecutor& executor, Backend backend)
-    : executor_(executor), backend_(backend) {}
+Capture::Capture(CommandExecutor& executor, Backend backend, std::string state_dir)
+    : executor_(executor), backend_(backend), state_dir_(std::move(state_dir)) {}
 
 std::string Capture::render(const RuleSet& set) const {
   if (backend_ == Backend::kNft) return renderNftTable(set);
@@ -59,17 +61,18 @@ std::string Capture::render(const RuleSet& set) const {
 
 Result<bool> Capture::apply(const RuleSet& set, Fault fault) {
   if (backend_ == Backend::kNft) return NftInstaller(executor_).apply(set, fault);
-  return IptablesInstaller(executor_, backend_ == Backend::kIptablesNft).apply(set, fault);
+  return IptablesInstaller(executor_, backend_ == Backend::kIptablesNft, state_dir_)
+      .apply(set, fault);
 }
 
 Result<bool> Capture::cleanup() {
   if (backend_ == Backend::kNft) return NftInstaller(executor_).cleanup();
-  return IptablesInstaller(executor_, backend_ == Backend::kIptablesNft).cleanup();
+  return IptablesInstaller(executor_, backend_ == Backend::kIptablesNft, state_dir_).cleanup();
 }
 
 Result<std::vector<std::string>> Capture::verify(const RuleSet& set) {
   if (backend_ == Backend::kNft) return NftInstaller(executor_).verify(set);
-  return IptablesInstaller(executor_, backend_ == Backend::kIptablesNft).verify(set);
+  return IptablesInstaller(executor_, backend_ == Backend::kIptablesNft, state_dir_).verify(set);
 }
 
 }  // namespace meshnode::iptables

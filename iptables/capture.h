@@ -32,7 +32,10 @@ std::optional<Fault> parseFault(std::string_view text);
 // thread. Two Captures must not change the same host's rules at the same time.
 class Capture {
  public:
-  Capture(CommandExecutor& executor, Backend backend);
+  static constexpr const char* kDefaultStateDir = "/run/meshnode-iptables";
+
+  // `state_dir` holds what must outlive one call (which nat tables meshnode created).
+  Capture(CommandExecutor& executor, Backend backend, std::string state_dir = kDefaultStateDir);
 
   // What apply installs, in the backend's own input format.
   std::string render(const RuleSet& set) const;
@@ -47,6 +50,7 @@ class Capture {
  private:
   CommandExecutor& executor_;
   Backend backend_;
+  std::string state_dir_;
 };
 
 }  // namespace meshnode::iptables

@@ -27,6 +27,7 @@ std::string usageText() {
       "  --backend=auto|legacy|iptables-nft|nft   the tool that installs the rules (auto)\n"
       "  --options-file=PATH  'name = value' lines with the options below\n"
       "  --log-level=error|warning|notice|info|debug\n"
+      "  --state-dir=PATH     notes kept between calls (/run/meshnode-iptables)\n"
       "\ncapture options (docs/capture.md):\n";
   for (const auto& info : captureOptionInfo()) {
     std::string flag = "--" + std::string(info.name) + "=" + std::string(info.value_hint);
@@ -84,6 +85,8 @@ Result<CommandLine> parseCommandLine(int argc, const char* const* argv) {
       cl.options_file = value;
     } else if (name == "log-level") {
       cl.log_level = value;
+    } else if (name == "state-dir") {
+      cl.state_dir = value;
     } else if (!canonicalOptionName(name).empty()) {
       std::string key = canonicalOptionName(name);
       if (cl.capture.count(key)) return usageError("--" + name + " is given twice");

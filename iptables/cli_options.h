@@ -16,6 +16,7 @@ struct CommandLine {
   std::string options_file;
   CaptureOptions capture;  // from --name=value flags; they win over the options file
   std::string log_level;
+  std::string state_dir = Capture::kDefaultStateDir;
 };
 
 // meshnode-iptables COMMAND [--backend=B] [--options-file=F] [--<capture option>=V ...]

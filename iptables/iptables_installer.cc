@@ -1,5 +1,12 @@
 #include "iptables/iptables_installer.h"
 
+#include <sstream>
+#include <utility>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/file.h"
 #include "common/log.h"
 
 namespace meshnode::iptables {
@@ -17,6 +24,20 @@ std::string firstLine(const std::string& text) {
 // A rule the kernel refuses: its target chain does not exist.
 constexpr const char* kInjectedBadRule = "-A ISTIO_OUTPUT -j MESHNODE_FAULT_INJECTED";
 
+// The "*nat" ... "COMMIT" part of a save, or "" when there is no nat table.
+std::string natSection(const std::string& save_output) {
+  std::istringstream in(save_output);
+  std::string line, out;
+  bool in_nat = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("*nat", 0) == 0) in_nat = true;
+    if (!in_nat) continue;
+    out += line + "\n";
+    if (line == "COMMIT") break;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string renderIptablesPrint(const RuleSet& set) {
@@ -28,8 +49,63 @@ std::string renderIptablesPrint(const RuleSet& set) {
   return out;
 }
 
-IptablesInstaller::IptablesInstaller(CommandExecutor& executor, bool nft_flavour)
-    : executor_(executor), nft_flavour_(nft_flavour) {}
+IptablesInstaller::IptablesInstaller(CommandExecutor& executor, bool nft_flavour,
+                                     std::string state_dir)
+    : executor_(executor), nft_flavour_(nft_flavour), state_dir_(std::move(state_dir)) {}
+
+std::string IptablesInstaller::createdTableNote(Family family) const {
+  // Rules belong to a network namespace, so the note names the namespace too.
+  std::string netns = "default";
+  char link[64] = {};
+  ssize_t n = ::readlink("/proc/self/ns/net", link, sizeof(link) - 1);
+  if (n > 0) {
+    std::string text(link, static_cast<size_t>(n));
+    auto open = text.find('['), close = text.find(']');
+    if (open != std::string::npos && close > open) netns = text.substr(open + 1, close - open - 1);
+  }
+  return state_dir_ + "/nat-created-" + (family == Family::kIPv4 ? "ipv4-" : "ipv6-") + netns;
+}
+
+void IptablesInstaller::noteCreatedTable(const FamilyState& state) {
+  if (!nft_flavour_ || state.saved.find("*nat") != std::string::npos) return;
+  ::mkdir(state_dir_.c_str(), 0755);
+  if (Status written = writeFileAtomic(createdTableNote(state.family), ""); !written.ok()) {
+    LOG_WARN("cannot note the nat table meshnode created: %s", written.error().describe().c_str());
+  }
+}
+
+void IptablesInstaller::removeCreatedTable(Family family, bool known_created) {
+  if (!nft_flavour_) return;
+  std::string note = createdTableNote(family);
+  if (!known_created && ::access(note.c_str(), F_OK) != 0) return;
+  ::unlink(note.c_str());
+  auto now = save(family);
+  if (!now.ok()) return;
+  // Empty means only the built-in chains, accepting, without a rule.
+  std::istringstream in(now.value());
+  std::string line;
+  bool in_nat = false, has_table = false, empty = true;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '*') {
+      in_nat = line == "*nat";
+      has_table = has_table || in_nat;
+      continue;
+    }
+    if (!in_nat || line == "COMMIT") continue;
+    bool builtin_accepting =
+        line.rfind(":PREROUTING ACCEPT", 0) == 0 || line.rfind(":INPUT ACCEPT", 0) == 0 ||
+        line.rfind(":OUTPUT ACCEPT", 0) == 0 || line.rfind(":POSTROUTING ACCEPT", 0) == 0;
+    empty = empty && builtin_accepting;
+  }
+  if (!has_table || !empty) return;
+  const char* table_family = family == Family::kIPv4 ? "ip" : "ip6";
+  auto removed = executor_.run({"nft", "delete", "table", table_family, "nat"}, "");
+  if (!removed.ok() || removed->exit_code != 0) {
+    LOG_NOTICE("the empty %s nat table meshnode created is left in place: %s", table_family,
+               removed.ok() ? firstLine(removed->err).c_str() : removed.error().describe().c_str());
+  }
+}
 
 std::string IptablesInstaller::tool(Family family, const char* what) const {
   return std::string(family == Family::kIPv4 ? "iptables" : "ip6tables") +
@@ -38,14 +114,16 @@ std::string IptablesInstaller::tool(Family family, const char* what) const {
 
 Result<std::string> IptablesInstaller::save(Family family) {
   std::string name = tool(family, "save");
-  auto result = executor_.run({name, "-c", "-t", "nat"}, "");
+  // Without "-t nat": asking for the table by name would create it in nf_tables, and a host
+  // that had none must be left with none.
+  auto result = executor_.run({name, "-c"}, "");
   if (!result.ok()) return std::move(result).takeError();
   if (result->exit_code != 0) {
     return makeError(ErrorCode::kUnsupported, Side::kSystem,
-                     name + " -t nat failed: " + firstLine(result->err) + " (is the kernel's " +
-                         familyName(family) + " nat table available?)");
+                     name + " failed: " + firstLine(result->err) + " (is the kernel's " +
+                         familyName(family) + " netfilter support available?)");
   }
-  return std::move(result->out);
+  return natSection(result->out);
 }
 
 Status IptablesInstaller::restore(Family family, const std::string& input, bool noflush) {
@@ -99,6 +177,7 @@ Status IptablesInstaller::rollback(std::vector<FamilyState>& states) {
       } else {
         NatState live = parseIptablesSave(now.value());
         if (!live.empty()) restored = restore(s.family, renderCleanupTransaction(live), true);
+        if (restored.ok()) removeCreatedTable(s.family, true);
       }
     }
     if (!restored.ok()) {
@@ -164,6 +243,9 @@ Result<bool> IptablesInstaller::apply(const RuleSet& set, Fault fault) {
     if (auto rolled = rollback(states); !rolled.ok()) return std::move(rolled).takeError();
     return makeError(ErrorCode::kInternal, Side::kSystem, detail);
   }
+  for (const auto& s : states) {
+    if (s.touched && s.wanted) noteCreatedTable(s);
+  }
   return true;
 }
 
@@ -183,6 +265,8 @@ Result<bool> IptablesInstaller::cleanup() {
     removed = true;
     LOG_INFO("%s capture rules removed", familyName(s.family));
   }
+  for (const auto& s : states)
+    removeCreatedTable(s.family, false);
   if (!removed) LOG_INFO("no capture rules installed; nothing to remove");
   return removed;
 }

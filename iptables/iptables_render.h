@@ -24,7 +24,7 @@ struct NatState {
 
 NatState expectedNatState(const RuleSet& set, Family family);
 
-// meshnode's part of `iptables-save -t nat` output (with or without -c counters).
+// meshnode's part of the nat table in `iptables-save` output (with or without -c counters).
 NatState parseIptablesSave(const std::string& save_output);
 
 // The rule set in iptables-restore form: what `print` shows and the golden files hold.

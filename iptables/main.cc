@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   ProcessExecutor executor;
   auto backend = resolveBackend(cl.backend, executor);
   if (!backend.ok()) return failure(backend.error());
-  Capture capture(executor, backend.value());
+  Capture capture(executor, backend.value(), cl.state_dir);
   std::optional<CaptureLock> lock;
   if (cl.command == Command::kApply || cl.command == Command::kCleanup) {
     auto acquired = CaptureLock::acquire();

@@ -10,13 +10,17 @@ peer_py=$src/tests/integration/iptables_orig_dst.py
 python=$(command -v /usr/bin/python3 || command -v python3)
 host=mnih$$
 peer=mnip$$
+pristine=mnix$$
 tmp=$(mktemp -d)
+# What the command keeps between calls stays in the test's directory.
+export MESHNODE_TEST_STATE="--state-dir=$tmp/state"
 pids=()
 
 teardown() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   ip netns del "$host" 2>/dev/null || true
   ip netns del "$peer" 2>/dev/null || true
+  ip netns del "$pristine" 2>/dev/null || true
   rm -rf "$tmp" "/etc/netns/$host"
 }
 trap teardown EXIT
@@ -121,7 +125,7 @@ NFT
 run_capture_suite() {
   local backend=$1
   local opts=(--backend="$backend" --ipv6=true --proxy-uid=1337 --proxy-gid=1337
-              --dns-capture=all --log-level=warning)
+              --dns-capture=all --log-level=warning "$MESHNODE_TEST_STATE")
   command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed"
   setup_namespaces
   install_foreign_rules "$backend"
@@ -203,16 +207,39 @@ run_capture_suite() {
     pass "fault '$fault' mid-apply leaves the previous rules intact"
   done
 
-  in_host "$bin" cleanup --backend="$backend" >/dev/null || fail "cleanup"
+  in_host "$bin" cleanup --backend="$backend" "$MESHNODE_TEST_STATE" >/dev/null || fail "cleanup"
   if [[ $(ruleset "$backend") != "$before" ]]; then
     diff -u <(echo "$before") <(ruleset "$backend") >&2 || true
     fail "cleanup did not restore the ruleset from before apply"
   fi
   pass "cleanup leaves the ruleset byte-identical to before apply"
-  out=$(in_host "$bin" cleanup --backend="$backend") || fail "second cleanup"
+  out=$(in_host "$bin" cleanup --backend="$backend" "$MESHNODE_TEST_STATE") || fail "second cleanup"
   [[ $out == *"nothing changed"* && $(ruleset "$backend") == "$before" ]] ||
     fail "second cleanup: '$out'"
   pass "cleanup with nothing installed is a no-op"
   expect_reply "after cleanup outbound goes direct" \
     "PEER ORIG=198.18.0.2:8080" "$(dial "$host" 65534 tcp 198.18.0.2 8080)"
+}
+
+# On a host without any nat table yet (a fresh Debian install), a failed apply and an
+# apply + cleanup both leave nothing at all behind: `nft list ruleset` stays empty.
+run_pristine_check() {
+  local backend=$1
+  local opts=(--backend="$backend" --ipv6=true --log-level=error "$MESHNODE_TEST_STATE")
+  ip netns add "$pristine"
+  local before
+  before=$(ip netns exec "$pristine" nft list ruleset)
+  MESHNODE_CAPTURE_FAULT=verify ip netns exec "$pristine" "$bin" apply "${opts[@]}" \
+    >/dev/null 2>&1 && fail "pristine: apply with a fault succeeded"
+  [[ $(ip netns exec "$pristine" nft list ruleset) == "$before" ]] ||
+    fail "pristine: a failed apply left tables behind"
+  pass "pristine host: a failed apply leaves nothing"
+  ip netns exec "$pristine" "$bin" apply "${opts[@]}" >/dev/null || fail "pristine: apply"
+  [[ $(ip netns exec "$pristine" nft list ruleset) != "$before" ]] || fail "pristine: no rules"
+  ip netns exec "$pristine" "$bin" cleanup "${opts[@]}" >/dev/null || fail "pristine: cleanup"
+  if [[ $(ip netns exec "$pristine" nft list ruleset) != "$before" ]]; then
+    ip netns exec "$pristine" nft list ruleset >&2
+    fail "pristine: cleanup left tables behind"
+  fi
+  pass "pristine host: apply then cleanup leaves nothing"
 }

@@ -15,7 +15,8 @@ mkdir -p "/etc/netns/$host"
 echo "nameserver 198.18.0.53" >"/etc/netns/$host/resolv.conf"
 
 for backend in legacy nft; do
-  base=(--backend="$backend" --proxy-uid=1337 --proxy-gid=1337 --log-level=warning)
+  base=(--backend="$backend" --proxy-uid=1337 --proxy-gid=1337 --log-level=warning
+        "$MESHNODE_TEST_STATE")
   install_foreign_rules "$backend"
   before=$(ruleset "$backend")
 
@@ -62,7 +63,7 @@ for backend in legacy nft; do
   expect_reply "$backend: outbound goes to the configured port" \
     "OUT2 ORIG=198.18.0.2:8080" "$(dial "$host" 65534 tcp 198.18.0.2 8080)"
 
-  in_host "$bin" cleanup --backend="$backend" >/dev/null || fail "$backend: cleanup"
+  in_host "$bin" cleanup --backend="$backend" "$MESHNODE_TEST_STATE" >/dev/null || fail "$backend: cleanup"
   [[ $(ruleset "$backend") == "$before" ]] || fail "$backend: cleanup left rules behind"
   pass "$backend: cleanup after option changes"
 done
