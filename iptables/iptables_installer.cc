@@ -21,7 +21,7 @@ std::string firstLine(const std::string& text) {
   return line.empty() ? "no message" : line;
 }
 
-// A rule the kernel refuses: its target chain does not exist.
+// A rule iptables-restore refuses: its target chain does not exist.
 constexpr const char* kInjectedBadRule = "-A ISTIO_OUTPUT -j MESHNODE_FAULT_INJECTED";
 
 // The "*nat" ... "COMMIT" part of a save, or "" when there is no nat table.
