@@ -11,10 +11,9 @@ namespace meshnode::iptables {
 // save-compare-commit sequences never interleave. Held until destroyed.
 class CaptureLock {
  public:
-  static constexpr const char* kDefaultPath = "/run/meshnode-iptables.lock";
-
-  // Waits for the lock; an error when the lock file cannot be opened.
-  static Result<CaptureLock> acquire(const std::string& path = kDefaultPath);
+  // Waits for the lock file `lock` in `state_dir` (Capture::kDefaultStateDir unless the
+  // caller keeps its state elsewhere), creating the directory when needed.
+  static Result<CaptureLock> acquire(const std::string& state_dir);
 
  private:
   explicit CaptureLock(UniqueFd fd) : fd_(std::move(fd)) {}

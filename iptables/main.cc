@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   Capture capture(executor, backend.value(), cl.state_dir);
   std::optional<CaptureLock> lock;
   if (cl.command == Command::kApply || cl.command == Command::kCleanup) {
-    auto acquired = CaptureLock::acquire();
+    auto acquired = CaptureLock::acquire(cl.state_dir);
     if (!acquired.ok()) return failure(acquired.error());
     lock.emplace(std::move(acquired).value());
   }

@@ -37,17 +37,21 @@ TEST(ProcessExecutor, AToolThatIgnoresItsInputDoesNotHang) {
 }
 
 TEST(CaptureLock, IsExclusiveAcrossProcesses) {
-  std::string path = ::testing::TempDir() + "capture-lock-" + std::to_string(::getpid());
-  auto lock = CaptureLock::acquire(path);
+  std::string dir = ::testing::TempDir() + "capture-lock-" + std::to_string(::getpid());
+  auto lock = CaptureLock::acquire(dir);
   ASSERT_TRUE(lock.ok()) << lock.error().describe();
   ProcessExecutor executor;
   // flock(1) from util-linux: -n fails at once when the lock is held.
-  auto held = executor.run({"flock", "-n", path, "true"}, "");
+  auto held = executor.run({"flock", "-n", dir + "/lock", "true"}, "");
   ASSERT_TRUE(held.ok());
   EXPECT_NE(held->exit_code, 0);
   { auto released = std::move(lock); }
-  ::unlink(path.c_str());
-  EXPECT_FALSE(CaptureLock::acquire("/nonexistent-dir/x.lock").ok());
+  auto free = executor.run({"flock", "-n", dir + "/lock", "true"}, "");
+  ASSERT_TRUE(free.ok());
+  EXPECT_EQ(free->exit_code, 0);
+  ::unlink((dir + "/lock").c_str());
+  ::rmdir(dir.c_str());
+  EXPECT_FALSE(CaptureLock::acquire("/nonexistent-dir/deeper").ok());
 }
 
 }  // namespace
