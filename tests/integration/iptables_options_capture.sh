@@ -14,6 +14,22 @@ in_host ip route add 198.18.1.0/24 dev vh$$
 mkdir -p "/etc/netns/$host"
 echo "nameserver 198.18.0.53" >"/etc/netns/$host/resolv.conf"
 
+# Bad input: one line naming the flag or file:line and the option, a sysexits status, no rules.
+rc=0
+out=$(in_host "$bin" apply --backend=legacy --inbound-ports-exclude=22,70000 2>&1) || rc=$?
+[[ $rc == 78 && $out == *"--inbound-ports-exclude: capture option inbound_ports_exclude: '70000' is not a port"* ]] ||
+  fail "bad flag value: rc=$rc '$out'"
+printf 'proxy_uid = 1337\noutbound_ips_exclude = 198.18.1.0/15\n' >"$tmp/bad.conf"
+rc=0
+out=$(in_host "$bin" apply --backend=legacy --options-file="$tmp/bad.conf" 2>&1) || rc=$?
+[[ $rc == 78 && $out == *"$tmp/bad.conf:2: capture option outbound_ips_exclude:"*"did you mean 198.18.0.0/15?"* ]] ||
+  fail "bad options file: rc=$rc '$out'"
+rc=0
+out=$(in_host "$bin" install 2>&1) || rc=$?
+[[ $rc == 64 && $out == *"unknown command 'install'"* ]] || fail "bad command: rc=$rc '$out'"
+[[ -z $(in_host iptables-legacy-save | grep ISTIO || true) ]] || fail "bad input installed rules"
+pass "bad input is refused with its location and changes nothing"
+
 for backend in legacy nft; do
   base=(--backend="$backend" --proxy-uid=1337 --proxy-gid=1337 --log-level=warning
         "$MESHNODE_TEST_STATE")
