@@ -22,6 +22,7 @@ teardown() {
   ip netns del "$peer" 2>/dev/null || true
   ip netns del "$pristine" 2>/dev/null || true
   rm -rf "$tmp" "/etc/netns/$host"
+  [[ -z ${made_etc_netns:-} ]] || rmdir /etc/netns 2>/dev/null || true
 }
 trap teardown EXIT
 trap 'echo "FAIL: ${BASH_SOURCE[0]##*/} line $LINENO: $BASH_COMMAND" >&2' ERR

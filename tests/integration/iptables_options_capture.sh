@@ -11,6 +11,7 @@ start_peer "$host" serve OUT2 15101
 in_peer ip addr add 198.18.1.2/24 dev vp$$
 in_host ip route add 198.18.1.0/24 dev vh$$
 # `ip netns exec` shows this file as /etc/resolv.conf inside the host namespace.
+[[ -d /etc/netns ]] || made_etc_netns=1
 mkdir -p "/etc/netns/$host"
 echo "nameserver 198.18.0.53" >"/etc/netns/$host/resolv.conf"
 
