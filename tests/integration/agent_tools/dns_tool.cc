@@ -80,12 +80,11 @@ int runDns(int argc, char** argv) {
   std::fflush(stdout);
   waitForStopSignal();
   auto stats = (*proxy)->stats();
-  std::printf("queries=%lu mesh=%lu forwarded=%lu cache_hits=%lu servfail=%lu\n",
-              static_cast<unsigned long>(stats.queries),
-              static_cast<unsigned long>(stats.mesh_answers),
-              static_cast<unsigned long>(stats.forwarded),
-              static_cast<unsigned long>(stats.cache_hits),
-              static_cast<unsigned long>(stats.servfail));
+  std::printf(
+      "queries=%lu mesh=%lu forwarded=%lu cache_hits=%lu servfail=%lu\n",
+      static_cast<unsigned long>(stats.queries), static_cast<unsigned long>(stats.mesh_answers),
+      static_cast<unsigned long>(stats.forwarded), static_cast<unsigned long>(stats.cache_hits),
+      static_cast<unsigned long>(stats.servfail));
   return 0;
 }
 

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: meshnode-agent-testtool dns|registry [options]\n");
     return 64;
   }
-  if (std::strcmp(argv[1], "dns") == 0) return meshnode::agent::testtool::runDns(argc - 1, argv + 1);
+  if (std::strcmp(argv[1], "dns") == 0)
+    return meshnode::agent::testtool::runDns(argc - 1, argv + 1);
   if (std::strcmp(argv[1], "registry") == 0) {
     return meshnode::agent::testtool::runRegistry(argc - 1, argv + 1);
   }

@@ -2,6 +2,8 @@
 
 namespace meshnode::agent::testtool {
 
-int runRegistry(int, char**) { return 64; }
+int runRegistry(int, char**) {
+  return 64;
+}
 
 }  // namespace meshnode::agent::testtool
