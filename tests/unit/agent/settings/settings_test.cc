@@ -201,5 +201,14 @@ TEST(DidYouMeanTest, SuggestsCloseKeysOnly) {
   EXPECT_EQ(closestMatch("zone", keys), "");
 }
 
+// The annotated example installed with the package is itself valid.
+TEST(SettingsTest, PackagedExampleIsValid) {
+  SettingsLoad load =
+      loadSettings(std::string(MESHNODE_SOURCE_DIR) + "/packaging/agent.toml.example", host());
+  ASSERT_TRUE(load.settings) << all(load);
+  EXPECT_EQ(load.settings->workload.group, "ratings-vm");
+  EXPECT_EQ(load.settings->dns.listen_port, 15053);
+}
+
 }  // namespace
 }  // namespace meshnode::agent
