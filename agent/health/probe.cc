@@ -78,8 +78,8 @@ Result<Probe> parseProbe(const Json& j, const std::string& where) {
       return invalid(where, "httpGet.path", "must not contain spaces or line breaks");
     }
     a.scheme = readString(h, "scheme", "HTTP");
-    if (a.scheme != "HTTP") {
-      return invalid(where, "httpGet.scheme", "\"" + a.scheme + "\" is not supported; use HTTP");
+    if (a.scheme != "HTTP" && a.scheme != "HTTPS") {
+      return invalid(where, "httpGet.scheme", "must be HTTP or HTTPS, not \"" + a.scheme + "\"");
     }
     if (h.contains("httpHeaders")) {
       const Json& hs = h["httpHeaders"];

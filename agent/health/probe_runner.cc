@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "agent/health/probe_stream.h"
 #include "common/unique_fd.h"
 
 extern char** environ;
@@ -89,10 +90,16 @@ ProbeOutcome tcpProbe(const TcpSocketAction& a, const std::string& host,
 
 ProbeOutcome httpProbe(const HttpGetAction& a, const std::string& host,
                        Clock::time_point deadline) {
-  std::string url = "http://" + hostPort(host, a.port) + a.path;
+  bool tls = a.scheme == "HTTPS";
+  std::string url = (tls ? "https://" : "http://") + hostPort(host, a.port) + a.path;
+  auto failure = [&](const std::string& why) {
+    return ProbeOutcome{false, "HTTPGetFailed", "GET " + url + ": " + why};
+  };
   std::string why;
   UniqueFd fd = connectTo(host, a.port, deadline, why);
-  if (!fd.valid()) return {false, "HTTPGetFailed", "GET " + url + ": " + why};
+  if (!fd.valid()) return failure(why);
+  auto stream = ProbeStream::open(std::move(fd), tls, deadline);
+  if (!stream.ok()) return failure(stream.error().detail);
 
   std::string request = "GET " + a.path + " HTTP/1.1\r\nHost: " + hostPort(host, a.port) +
                         "\r\nUser-Agent: meshnode-agent-probe\r\nAccept: */*\r\n"
@@ -100,39 +107,22 @@ ProbeOutcome httpProbe(const HttpGetAction& a, const std::string& host,
   for (const auto& [name, value] : a.headers)
     request += name + ": " + value + "\r\n";
   request += "\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    pollfd p{fd.get(), POLLOUT, 0};
-    if (::poll(&p, 1, millisLeft(deadline)) <= 0) {
-      return {false, "HTTPGetFailed", "GET " + url + ": timed out sending"};
-    }
-    ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN) {
-      return {false, "HTTPGetFailed", "GET " + url + ": " + std::strerror(errno)};
-    }
-    if (n > 0) sent += static_cast<size_t>(n);
-  }
+  if (Status s = stream->sendAll(request, deadline); !s) return failure(s.error().detail);
+
   // Only the status line matters; it must arrive within the first few KiB.
   std::string head;
   while (head.find("\r\n") == std::string::npos) {
-    if (head.size() > 8192) return {false, "HTTPGetFailed", "GET " + url + ": no status line"};
-    pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, millisLeft(deadline)) <= 0) {
-      return {false, "HTTPGetFailed", "GET " + url + ": timed out waiting for the response"};
-    }
+    if (head.size() > 8192) return failure("no status line");
     char buf[1024];
-    ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
-    if (n == 0) return {false, "HTTPGetFailed", "GET " + url + ": connection closed"};
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      return {false, "HTTPGetFailed", "GET " + url + ": " + std::strerror(errno)};
-    }
-    head.append(buf, static_cast<size_t>(n));
+    auto n = stream->recvSome(buf, sizeof(buf), deadline);
+    if (!n.ok()) return failure(n.error().detail);
+    if (*n == 0) return failure("connection closed");
+    head.append(buf, *n);
   }
   int status = 0;
   if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12 ||
       std::sscanf(head.c_str() + 9, "%3d", &status) != 1) {
-    return {false, "HTTPGetFailed", "GET " + url + ": not an HTTP response"};
+    return failure("not an HTTP response");
   }
   // Kubernetes' rule: 200 to 399 is healthy.
   bool ok = status >= 200 && status < 400;

@@ -57,7 +57,8 @@ bool isResolverAddress(const std::string& s) {
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
   }
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return false;
   }
   int p = std::stoi(port);

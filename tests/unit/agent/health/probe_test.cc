@@ -65,7 +65,7 @@ TEST(ProbeTest, BadProbesAreExplained) {
   expectError(R"({"httpGet": {"port": 1}, "tcpSocket": {"port": 2}})", "exactly one");
   expectError(R"({"httpGet": {}})", "spec.probe.httpGet.port: is required");
   expectError(R"({"httpGet": {"port": "http"}})", "httpGet.port: must be a port number");
-  expectError(R"({"httpGet": {"port": 80, "scheme": "HTTPS"}})", "\"HTTPS\" is not supported");
+  expectError(R"({"httpGet": {"port": 80, "scheme": "FTP"}})", "must be HTTP or HTTPS");
   expectError(R"({"httpGet": {"port": 80, "path": "ready"}})", "httpGet.path: must start");
   expectError(R"({"httpGet": {"port": 80, "httpHeaders": [{"name": "a\r\nb", "value": "x"}]}})",
               "httpHeaders[0]");
