@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "agent/dns/upstream.h"
 #include "common/unique_fd.h"
 #include "tests/unit/agent/dns/dns_test_util.h"
 
@@ -222,6 +223,16 @@ TEST(DnsProxyStartTest, PortInUseIsAnError) {
   auto proxy = DnsProxy::start(options, std::make_shared<NameTable>());
   ASSERT_FALSE(proxy.ok());
   EXPECT_NE(proxy.error().detail.find("bind DNS UDP"), std::string::npos);
+}
+
+TEST(UpstreamTest, AcceptsTheAddressFormsSettingsAllow) {
+  for (const char* server : {"198.18.0.53", "198.18.0.53:5353", "::1", "[::1]:5353"}) {
+    auto up = Upstream::create({server}, std::chrono::milliseconds(250), 2);
+    EXPECT_TRUE(up.ok()) << server << ": " << up.error().describe();
+  }
+  auto bad = Upstream::create({"not-an-address"}, std::chrono::milliseconds(250), 2);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(Upstream::create({}, std::chrono::milliseconds(250), 2).ok());
 }
 
 }  // namespace
