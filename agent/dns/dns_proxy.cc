@@ -57,6 +57,21 @@ Result<Endpoint> endpointFor(const std::string& address, uint16_t port) {
   return ep;
 }
 
+// "127.0.0.1:40000" or "[::1]:40000", for logs.
+std::string describe(const Endpoint& ep) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (ep.addr.ss_family == AF_INET) {
+    sockaddr_in sin;
+    std::memcpy(&sin, &ep.addr, sizeof(sin));
+    ::inet_ntop(AF_INET, &sin.sin_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(ntohs(sin.sin_port));
+  }
+  sockaddr_in6 sin6;
+  std::memcpy(&sin6, &ep.addr, sizeof(sin6));
+  ::inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof(text));
+  return "[" + std::string(text) + "]:" + std::to_string(ntohs(sin6.sin6_port));
+}
+
 uint16_t portOf(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -117,6 +132,7 @@ class DnsProxy::Loop {
 
   struct Connection {
     UniqueFd fd;
+    Endpoint peer;
     std::vector<uint8_t> in;
     std::vector<uint8_t> out;
     Clock::time_point last_active;
@@ -224,7 +240,10 @@ void DnsProxy::Loop::readUdp() {
 
 void DnsProxy::Loop::acceptTcp() {
   for (;;) {
-    UniqueFd fd(::accept4(tcp_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    Endpoint peer;
+    peer.len = sizeof(peer.addr);
+    UniqueFd fd(::accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&peer.addr), &peer.len,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;
     if (connections_.size() >= options_.max_tcp_connections) {
       LOG_WARN("dns: %zu TCP clients already, refusing another", connections_.size());
@@ -232,6 +251,7 @@ void DnsProxy::Loop::acceptTcp() {
     }
     Connection c;
     c.fd = std::move(fd);
+    c.peer = peer;
     c.last_active = Clock::now();
     connections_.emplace(next_connection_++, std::move(c));
   }
@@ -257,6 +277,7 @@ bool DnsProxy::Loop::readTcp(uint64_t id, Connection& c) {
     ReplyTo to;
     to.tcp = true;
     to.connection = id;
+    to.peer = c.peer;
     handle(std::span<const uint8_t>(c.in.data() + off + 2, len), to);
     off += 2 + len;
   }
@@ -279,7 +300,9 @@ void DnsProxy::Loop::handle(std::span<const uint8_t> wire, const ReplyTo& to) {
   auto query = parseQuery(wire);
   if (!query.ok()) {
     owner_.counters_.malformed++;
-    LOG_DEBUG("dns: %s", query.error().detail.c_str());
+    // Debug level: anyone on the host can send junk, and the log must not be theirs to fill.
+    LOG_DEBUG("dns: from %s over %s: %s", describe(to.peer).c_str(), to.tcp ? "TCP" : "UDP",
+              query.error().detail.c_str());
     auto header = parseHeader(wire);
     // Never answer something that claims to be a response: that is how reflection loops start.
     if (header.ok() && !header->response()) {

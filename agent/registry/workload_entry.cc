@@ -150,9 +150,12 @@ Result<WorkloadEntry> entryFromJson(const Json& j, const std::string& source) {
 }
 
 Result<WorkloadEntry> parseEntry(const std::string& text, const std::string& source) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return invalid(source, "not valid JSON");
-  return entryFromJson(j, source);
+  try {
+    // The library's message carries the line and column of the fault.
+    return entryFromJson(Json::parse(text), source);
+  } catch (const Json::parse_error& e) {
+    return invalid(source, e.what());
+  }
 }
 
 }  // namespace meshnode::agent

@@ -211,6 +211,23 @@ TEST_F(DnsProxyTest, NewTableTakesEffect) {
   EXPECT_EQ(answerData(reply), (std::vector<std::vector<uint8_t>>{{198, 18, 0, 33}}));
 }
 
+TEST_F(DnsProxyTest, LargeAnswerIsTruncatedOverUdpAndWholeOverTcp) {
+  FakeUpstream upstream(true);
+  startProxy(upstream.address());
+  std::vector<std::string> addresses;
+  for (int i = 1; i <= 40; ++i)
+    addresses.push_back("198.18.1." + std::to_string(i));
+  auto table = NameTable::build({{"many.corp.test", addresses}}, {}, {});
+  proxy_->setTable(std::make_shared<NameTable>(std::move(table).value()));
+  auto udp = askUdp(makeQuery(8, "many.corp.test", kTypeA));
+  ASSERT_TRUE(parseHeader(udp).ok());
+  EXPECT_TRUE(parseHeader(udp)->truncated());
+  EXPECT_LE(udp.size(), 512u);
+  EXPECT_EQ(answerData(askTcp(makeQuery(9, "many.corp.test", kTypeA))).size(), 40u);
+  // A client that announces a larger EDNS buffer gets it all over UDP.
+  EXPECT_EQ(answerData(askUdp(makeQuery(10, "many.corp.test", kTypeA, 1232))).size(), 40u);
+}
+
 TEST(DnsProxyStartTest, PortInUseIsAnError) {
   UniqueFd holder(::socket(AF_INET, SOCK_DGRAM, 0));
   sockaddr_in sin = loopback(0);

@@ -72,6 +72,9 @@ TEST(WorkloadEntryTest, BadDocumentsNameTheSource) {
   auto not_json = parseEntry("{", "/srv/registry/a.json");
   ASSERT_FALSE(not_json.ok());
   EXPECT_NE(not_json.error().detail.find("/srv/registry/a.json"), std::string::npos);
+  auto bad_line = parseEntry("{\n  \"kind\": WorkloadEntry\n}", "e.json");
+  ASSERT_FALSE(bad_line.ok());
+  EXPECT_NE(bad_line.error().detail.find("line 2"), std::string::npos) << bad_line.error().detail;
   auto wrong_kind = parseEntry(
       R"({"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"x"}})",
       "b.json");
