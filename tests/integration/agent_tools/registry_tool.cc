@@ -7,6 +7,7 @@
 #include "agent/health/prober.h"
 #include "agent/registry/file_registry.h"
 #include "agent/registry/health_reporter.h"
+#include "agent/registry/kube_registry.h"
 #include "tests/integration/agent_tools/tools.h"
 
 namespace meshnode::agent::testtool {
@@ -24,12 +25,13 @@ void print(const char* kind, const WorkloadEntry& e) {
 
 }  // namespace
 
-// registry --dir DIR --group G --namespace NS --address ADDR [--grace-ms N]
+// registry (--dir DIR | --kubernetes URL --token-file F --ca-file F) --group G --namespace NS
+//          --address ADDR [--grace-ms N]
 //          [--http PORT[/path] | --tcp PORT | --exec CMD] [--period S] [--failure-threshold N]
 // Registers this "host", probes it, keeps its Healthy condition written, prints every entry
 // event it sees in DIR, and on SIGTERM marks the entry disconnected.
 int runRegistry(int argc, char** argv) {
-  std::string dir, group, name_space, address;
+  std::string dir, group, name_space, address, api_server, token_file, ca_file;
   long grace_ms = 10000;
   // Flags may come in any order; the timing ones apply to whichever action is given.
   bool has_probe = false;
@@ -40,6 +42,12 @@ int runRegistry(int argc, char** argv) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--dir") {
       dir = value;
+    } else if (flag == "--kubernetes") {
+      api_server = value;
+    } else if (flag == "--token-file") {
+      token_file = value;
+    } else if (flag == "--ca-file") {
+      ca_file = value;
     } else if (flag == "--group") {
       group = value;
     } else if (flag == "--namespace") {
@@ -72,7 +80,25 @@ int runRegistry(int argc, char** argv) {
   }
   blockStopSignals();
 
-  FileRegistry registry(FileRegistryOptions{dir, std::chrono::milliseconds(grace_ms)});
+  std::unique_ptr<Registry> chosen;
+  if (api_server.empty()) {
+    chosen = std::make_unique<FileRegistry>(
+        FileRegistryOptions{dir, std::chrono::milliseconds(grace_ms)});
+  } else {
+    KubeRegistryOptions options;
+    options.api_server = api_server;
+    options.token_file = token_file;
+    options.ca_file = ca_file;
+    options.name_space = name_space;
+    options.backoff_initial = std::chrono::milliseconds(200);
+    auto kube = KubeRegistry::create(options);
+    if (!kube.ok()) {
+      std::fprintf(stderr, "registry: %s\n", kube.error().describe().c_str());
+      return 78;
+    }
+    chosen = std::move(kube).value();
+  }
+  Registry& registry = *chosen;
   WorkloadTemplate tmpl;
   tmpl.group = group;
   tmpl.name_space = name_space;
