@@ -324,6 +324,13 @@ void DnsProxy::Loop::handle(std::span<const uint8_t> wire, const ReplyTo& to) {
   }
   if (auto cached = cache_.find(q.question, q.header.id, Clock::now())) {
     owner_.counters_.cache_hits++;
+    // The cached question was spelled by whoever asked first; echo this client's spelling,
+    // which resolvers using 0x20 case randomization check. The question is never compressed,
+    // so it has the same length in both.
+    if (cached->size() >= q.question_end) {
+      std::copy(wire.begin() + kHeaderSize, wire.begin() + q.question_end,
+                cached->begin() + kHeaderSize);
+    }
     reply(to, q, wire, std::move(*cached));
     return;
   }

@@ -181,6 +181,9 @@ TEST_F(DnsProxyTest, ForwardsOtherNamesAndCachesTheAnswer) {
   EXPECT_EQ(answerData(second), answerData(first));
   EXPECT_EQ(upstream.queries(), 1);
   EXPECT_EQ(proxy_->stats().cache_hits, 1u);
+  // The cached answer echoes the second client's spelling of the name.
+  auto query = makeQuery(0x2222, "WWW.example.test", kTypeA);
+  EXPECT_TRUE(std::equal(query.begin() + 12, query.end(), second.begin() + 12));
 }
 
 TEST_F(DnsProxyTest, SilentUpstreamGetsServFail) {
