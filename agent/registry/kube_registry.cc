@@ -196,7 +196,8 @@ Status KubeRegistry::registerEntry(const WorkloadEntry& entry) {
   WorkloadEntry mine = entry;
   mine.annotations.erase(kDisconnectedAt);
   std::string what = "create WorkloadEntry " + key(mine);
-  auto r = client_.request("POST", workloadEntriesPath(mine.name_space), toJson(mine).dump());
+  auto r = client_.request("POST", workloadEntriesPath(mine.name_space), toJson(mine).dump(),
+                           options_.write_budget);
   if (!r.ok()) return std::move(r).takeError();
   if (r->status == 201 || r->status == 200) return {};
   if (r->status != 409) return statusError(what, *r);
@@ -224,8 +225,14 @@ Status KubeRegistry::readModifyWrite(const std::string& name_space, const std::s
                                      const std::function<void(WorkloadEntry&)>& change) {
   std::string path = workloadEntriesPath(name_space, name);
   std::string what = "update WorkloadEntry " + name_space + "/" + name + subresource;
+  auto deadline = std::chrono::steady_clock::now() + options_.write_budget;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()));
+  };
   for (int attempt = 0;; ++attempt) {
-    auto got = client_.request("GET", path);
+    auto got = client_.request("GET", path, "", left());
     if (!got.ok()) return std::move(got).takeError();
     if (got->status != 200)
       return statusError("get WorkloadEntry " + name_space + "/" + name, *got);
@@ -239,10 +246,13 @@ Status KubeRegistry::readModifyWrite(const std::string& name_space, const std::s
     next["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     if (current->at("metadata").contains("uid"))
       next["metadata"]["uid"] = (*current)["metadata"]["uid"];
-    auto put = client_.request("PUT", path + subresource, next.dump());
+    auto put = client_.request("PUT", path + subresource, next.dump(), left());
     if (!put.ok()) return std::move(put).takeError();
     if (put->status == 200 || put->status == 201) return {};
-    if (put->status != 409 || attempt >= options_.conflict_retries) return statusError(what, *put);
+    if (put->status != 409 || attempt >= options_.conflict_retries ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return statusError(what, *put);
+    }
     LOG_INFO("registry: %s: conflict with a newer version; re-reading", what.c_str());
   }
 }

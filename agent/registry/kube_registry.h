@@ -16,6 +16,9 @@ struct KubeRegistryOptions {
   std::string name_space;
   // Writes that meet a newer resourceVersion (409 Conflict) are re-read and retried this often.
   int conflict_retries = 5;
+  // The most one write (with its re-reads) may take: writes run on the agent's main loop,
+  // which must keep turning (and pinging the watchdog) while the API server is away.
+  std::chrono::milliseconds write_budget{std::chrono::seconds(5)};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
 };
