@@ -139,12 +139,12 @@ int runRegistry(int argc, char** argv) {
   for (;;) {
     timespec tick{0, 100 * 1000 * 1000};
     if (sigtimedwait(&stop, nullptr, &tick) > 0) break;
-    std::deque<HealthTransition> todo;
+    std::deque<HealthTransition> arrived;
     {
       std::lock_guard lock(mutex);
-      todo.swap(transitions);
+      arrived.swap(transitions);
     }
-    for (const HealthTransition& t : todo) {
+    for (const HealthTransition& t : arrived) {
       HealthCondition c;
       c.healthy = t.healthy;
       c.reason = t.outcome.reason;
