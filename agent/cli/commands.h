@@ -1,5 +1,7 @@
 #pragma once
 
+#include "agent/cli/check.h"
+
 // The subcommands of meshnode-agent. Each lives in agent/cli/<name>.cc; adding one is a
 // declaration and a line in kCommands.
 namespace meshnode::agent::cli {
@@ -13,6 +15,7 @@ struct Command {
 int runCompile(int argc, char** argv);
 
 inline constexpr Command kCommands[] = {
+    {"check", meshnode::agent::runCheck, "validate agent.toml and what it points at"},
     {"compile", runCompile, "print the proxy snapshot compiled for a node"},
 };
 
