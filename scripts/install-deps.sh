@@ -10,6 +10,8 @@ packages=(
   # real peers for the tests and benchmarks
   curl nghttp2-client nghttp2-server nghttp2-proxy nginx-light haproxy wrk dnsmasq-base
   openssl iproute2 iptables nftables procps psmisc python3 python3-websockets netcat-openbsd socat
+  # dig, the DNS client of the agent's DNS proxy tests
+  bind9-dnsutils
 )
 
 missing=()

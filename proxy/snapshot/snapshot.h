@@ -29,6 +29,39 @@ struct Endpoint {
   uint16_t port = 0;
   uint32_t weight = 1;
   std::map<std::string, std::string> labels;
+  std::string locality;  // "region/zone/subzone"; empty: unknown
+  std::string network;
+};
+
+// Additions past the first cut of schema 1; each defaults to "off" so older documents read the
+// same. docs/snapshot.md says which of them the proxy honours.
+struct ConsistentHash {
+  std::string header;  // hash this request header
+  std::string cookie;  // hash this cookie (generated when absent and cookie_ttl > 0)
+  std::string cookie_path;
+  Millis cookie_ttl{0};
+  bool source_ip = false;       // hash the downstream address
+  std::string query_parameter;  // hash this query parameter
+  uint64_t minimum_ring_size = 1024;
+};
+
+struct OutlierDetection {
+  uint32_t consecutive_5xx = 0;             // 0: not counted
+  uint32_t consecutive_gateway_errors = 0;  // 502, 503, 504; 0: not counted
+  Millis interval{10000};
+  Millis base_ejection_time{30000};
+  uint32_t max_ejection_percent = 10;
+  uint32_t min_health_percent = 0;
+};
+
+enum class TlsMode { kDisable, kSimple, kMutual, kIstioMutual };
+
+struct UpstreamTls {
+  TlsMode mode = TlsMode::kDisable;
+  std::string sni;
+  std::vector<std::string> subject_alt_names;
+  std::string ca_certificates, client_certificate, private_key;  // file paths
+  bool insecure_skip_verify = false;
 };
 
 enum class UpstreamProtocol { kHttp1, kHttp2, kDownstream };
@@ -46,6 +79,12 @@ struct Cluster {
   uint32_t max_requests_per_connection = 0;  // 0: unlimited
   uint32_t max_concurrent_streams = 100;     // per upstream HTTP/2 connection
   std::vector<Endpoint> endpoints;
+  uint32_t max_pending_requests = 0;  // 0: unlimited; overflow is answered 503
+  uint32_t max_requests = 0;          // concurrent requests over all connections; 0: unlimited
+  uint32_t max_retries = 0;           // concurrent retries; 0: unlimited
+  std::optional<ConsistentHash> consistent_hash;  // when set, replaces lb_policy
+  std::optional<OutlierDetection> outlier_detection;
+  UpstreamTls tls;
 };
 
 enum class StringMatchKind { kExact, kPrefix, kRegex, kPresent, kAbsent };
@@ -92,6 +131,32 @@ struct DirectResponse {
   std::string body;
 };
 
+struct RetryPolicy {
+  uint32_t attempts = 0;  // retries after the first try
+  Millis per_try_timeout{0};
+  std::vector<std::string> retry_on;  // Envoy's names: "5xx", "gateway-error", "reset", ...
+  std::vector<uint16_t> retriable_status_codes;
+};
+
+struct FaultPolicy {
+  Millis delay{0};
+  double delay_percent = 0;   // 0..100
+  uint16_t abort_status = 0;  // 0: no abort
+  double abort_percent = 0;
+};
+
+struct MirrorPolicy {
+  std::string cluster;
+  double percent = 100;
+};
+
+struct CorsPolicy {
+  std::vector<StringMatch> allow_origins;
+  std::vector<std::string> allow_methods, allow_headers, expose_headers;
+  Millis max_age{0};
+  std::optional<bool> allow_credentials;
+};
+
 struct Route {
   std::string name;
   RouteMatch match;
@@ -103,6 +168,10 @@ struct Route {
   Millis timeout{0};  // 0: none
   HeaderOps request_headers;
   HeaderOps response_headers;
+  std::optional<RetryPolicy> retries;  // none: not retried
+  std::optional<FaultPolicy> fault;
+  std::vector<MirrorPolicy> mirrors;
+  std::optional<CorsPolicy> cors;
 };
 
 struct VirtualHost {
@@ -123,6 +192,8 @@ struct TcpRoute {
   std::vector<Cidr> destinations;  // empty: any address
   std::vector<std::string> sni;    // non-empty: TLS route by server name
   std::string cluster;
+  // A weighted split; when set, `cluster` names the heaviest entry.
+  std::vector<WeightedCluster> weighted_clusters;
 };
 
 enum class Unmatched { kPassthrough, kRefuse };

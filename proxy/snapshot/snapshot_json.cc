@@ -190,11 +190,153 @@ void readHeaderOps(Reader& r, const json& parent, const std::string& p, const ch
     }
 }
 
+double readPercent(Reader& r, const json& o, const std::string& p, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) return 100;
+  if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 100) {
+    r.fail(p + "." + key, "must be a number from 0 to 100");
+    return 0;
+  }
+  return it->get<double>();
+}
+
+std::vector<std::string> readStrings(Reader& r, const json& o, const std::string& p,
+                                     const char* key) {
+  std::vector<std::string> out;
+  if (const json* a = r.array(o, p, key))
+    for (size_t i = 0; i < a->size(); ++i) {
+      if (!(*a)[i].is_string())
+        r.fail(at(p + "." + key, i), "must be a string");
+      else
+        out.push_back((*a)[i].get<std::string>());
+    }
+  return out;
+}
+
+void readRouteExtras(Reader& r, const json& o, const std::string& p, Route* route) {
+  if (auto it = o.find("retries"); it != o.end() && r.object(*it, p + ".retries")) {
+    std::string rp = p + ".retries";
+    r.known(*it, rp, {"attempts", "per_try_timeout_ms", "retry_on", "retriable_status_codes"});
+    RetryPolicy rt;
+    rt.attempts = static_cast<uint32_t>(r.num(*it, rp, "attempts", true, 0, 0, 100));
+    rt.per_try_timeout = Millis(r.num(*it, rp, "per_try_timeout_ms", false, 0, 0, 86400000));
+    rt.retry_on = readStrings(r, *it, rp, "retry_on");
+    if (const json* cs = r.array(*it, rp, "retriable_status_codes"))
+      for (size_t i = 0; i < cs->size(); ++i) {
+        if (!(*cs)[i].is_number_integer() || (*cs)[i].get<int64_t>() < 100 ||
+            (*cs)[i].get<int64_t>() > 599)
+          r.fail(at(rp + ".retriable_status_codes", i), "must be a status from 100 to 599");
+        else
+          rt.retriable_status_codes.push_back(static_cast<uint16_t>((*cs)[i].get<int64_t>()));
+      }
+    route->retries = rt;
+  }
+  if (auto it = o.find("fault"); it != o.end() && r.object(*it, p + ".fault")) {
+    std::string fp = p + ".fault";
+    r.known(*it, fp, {"delay_ms", "delay_percent", "abort_status", "abort_percent"});
+    FaultPolicy f;
+    f.delay = Millis(r.num(*it, fp, "delay_ms", false, 0, 0, 86400000));
+    f.delay_percent = f.delay.count() ? readPercent(r, *it, fp, "delay_percent") : 0;
+    f.abort_status = static_cast<uint16_t>(r.num(*it, fp, "abort_status", false, 0, 0, 599));
+    f.abort_percent = f.abort_status ? readPercent(r, *it, fp, "abort_percent") : 0;
+    if (!f.delay.count() && !f.abort_status) r.fail(fp, "needs delay_ms or abort_status");
+    route->fault = f;
+  }
+  if (const json* ms = r.array(o, p, "mirrors"))
+    for (size_t i = 0; i < ms->size(); ++i) {
+      std::string mp = at(p + ".mirrors", i);
+      if (!r.object((*ms)[i], mp)) continue;
+      r.known((*ms)[i], mp, {"cluster", "percent"});
+      route->mirrors.push_back(
+          {r.str((*ms)[i], mp, "cluster", true), readPercent(r, (*ms)[i], mp, "percent")});
+    }
+  if (auto it = o.find("cors"); it != o.end() && r.object(*it, p + ".cors")) {
+    std::string cp = p + ".cors";
+    r.known(*it, cp,
+            {"allow_origins", "allow_methods", "allow_headers", "expose_headers", "max_age_ms",
+             "allow_credentials"});
+    CorsPolicy c;
+    if (const json* os = r.array(*it, cp, "allow_origins"))
+      for (size_t i = 0; i < os->size(); ++i)
+        if (r.object((*os)[i], at(cp + ".allow_origins", i)))
+          c.allow_origins.push_back(readStringMatch(r, (*os)[i], at(cp + ".allow_origins", i)));
+    c.allow_methods = readStrings(r, *it, cp, "allow_methods");
+    c.allow_headers = readStrings(r, *it, cp, "allow_headers");
+    c.expose_headers = readStrings(r, *it, cp, "expose_headers");
+    c.max_age = Millis(r.num(*it, cp, "max_age_ms", false, 0, 0, 86400000ull * 365));
+    if (it->contains("allow_credentials"))
+      c.allow_credentials = r.boolean(*it, cp, "allow_credentials", false);
+    route->cors = std::move(c);
+  }
+}
+
+void readClusterExtras(Reader& r, const json& o, const std::string& p, Cluster* c) {
+  c->max_pending_requests =
+      static_cast<uint32_t>(r.num(o, p, "max_pending_requests", false, 0, 0, 100000000));
+  c->max_requests = static_cast<uint32_t>(r.num(o, p, "max_requests", false, 0, 0, 100000000));
+  c->max_retries = static_cast<uint32_t>(r.num(o, p, "max_retries", false, 0, 0, 100000000));
+  if (auto it = o.find("consistent_hash"); it != o.end() && r.object(*it, p + ".consistent_hash")) {
+    std::string hp = p + ".consistent_hash";
+    r.known(*it, hp,
+            {"header", "cookie", "cookie_path", "cookie_ttl_ms", "source_ip", "query_parameter",
+             "minimum_ring_size"});
+    ConsistentHash h;
+    h.header = r.str(*it, hp, "header", false);
+    h.cookie = r.str(*it, hp, "cookie", false);
+    h.cookie_path = r.str(*it, hp, "cookie_path", false);
+    h.cookie_ttl = Millis(r.num(*it, hp, "cookie_ttl_ms", false, 0, 0, 86400000ull * 365));
+    h.source_ip = r.boolean(*it, hp, "source_ip", false);
+    h.query_parameter = r.str(*it, hp, "query_parameter", false);
+    h.minimum_ring_size = r.num(*it, hp, "minimum_ring_size", false, 1024, 1, 8388608);
+    if (!h.header.empty() + !h.cookie.empty() + h.source_ip + !h.query_parameter.empty() != 1)
+      r.fail(hp, "needs exactly one of header, cookie, source_ip, query_parameter");
+    c->consistent_hash = h;
+  }
+  if (auto it = o.find("outlier_detection");
+      it != o.end() && r.object(*it, p + ".outlier_detection")) {
+    std::string op = p + ".outlier_detection";
+    r.known(*it, op,
+            {"consecutive_5xx", "consecutive_gateway_errors", "interval_ms",
+             "base_ejection_time_ms", "max_ejection_percent", "min_health_percent"});
+    OutlierDetection d;
+    d.consecutive_5xx =
+        static_cast<uint32_t>(r.num(*it, op, "consecutive_5xx", false, 0, 0, 1000000));
+    d.consecutive_gateway_errors =
+        static_cast<uint32_t>(r.num(*it, op, "consecutive_gateway_errors", false, 0, 0, 1000000));
+    d.interval = Millis(r.num(*it, op, "interval_ms", false, 10000, 1, 86400000));
+    d.base_ejection_time =
+        Millis(r.num(*it, op, "base_ejection_time_ms", false, 30000, 1, 86400000));
+    d.max_ejection_percent =
+        static_cast<uint32_t>(r.num(*it, op, "max_ejection_percent", false, 10, 0, 100));
+    d.min_health_percent =
+        static_cast<uint32_t>(r.num(*it, op, "min_health_percent", false, 0, 0, 100));
+    c->outlier_detection = d;
+  }
+  if (auto it = o.find("tls"); it != o.end() && r.object(*it, p + ".tls")) {
+    std::string tp = p + ".tls";
+    r.known(*it, tp,
+            {"mode", "sni", "subject_alt_names", "ca_certificates", "client_certificate",
+             "private_key", "insecure_skip_verify"});
+    c->tls.mode = r.choice(*it, tp, "mode", TlsMode::kDisable,
+                           {{"disable", TlsMode::kDisable},
+                            {"simple", TlsMode::kSimple},
+                            {"mutual", TlsMode::kMutual},
+                            {"istio_mutual", TlsMode::kIstioMutual}});
+    c->tls.sni = r.str(*it, tp, "sni", false);
+    c->tls.subject_alt_names = readStrings(r, *it, tp, "subject_alt_names");
+    c->tls.ca_certificates = r.str(*it, tp, "ca_certificates", false);
+    c->tls.client_certificate = r.str(*it, tp, "client_certificate", false);
+    c->tls.private_key = r.str(*it, tp, "private_key", false);
+    c->tls.insecure_skip_verify = r.boolean(*it, tp, "insecure_skip_verify", false);
+  }
+}
+
 Route readRoute(Reader& r, const json& o, const std::string& p) {
   Route route;
-  r.known(o, p,
-          {"name", "match", "clusters", "redirect", "direct_response", "prefix_rewrite",
-           "host_rewrite", "timeout_ms", "request_headers", "response_headers"});
+  r.known(
+      o, p,
+      {"name", "match", "clusters", "redirect", "direct_response", "prefix_rewrite", "host_rewrite",
+       "timeout_ms", "request_headers", "response_headers", "retries", "fault", "mirrors", "cors"});
   route.name = r.str(o, p, "name", false);
   if (auto m = o.find("match"); m != o.end() && r.object(*m, p + ".match")) {
     std::string mp = p + ".match";
@@ -263,15 +405,17 @@ Route readRoute(Reader& r, const json& o, const std::string& p) {
   route.timeout = Millis(r.num(o, p, "timeout_ms", false, 0, 0, 86400000));
   readHeaderOps(r, o, p, "request_headers", &route.request_headers);
   readHeaderOps(r, o, p, "response_headers", &route.response_headers);
+  readRouteExtras(r, o, p, &route);
   return route;
 }
 
 Cluster readCluster(Reader& r, const json& o, const std::string& p) {
   Cluster c;
-  r.known(
-      o, p,
-      {"name", "type", "protocol", "lb_policy", "connect_timeout_ms", "idle_timeout_ms",
-       "max_connections", "max_requests_per_connection", "max_concurrent_streams", "endpoints"});
+  r.known(o, p,
+          {"name", "type", "protocol", "lb_policy", "connect_timeout_ms", "idle_timeout_ms",
+           "max_connections", "max_requests_per_connection", "max_concurrent_streams", "endpoints",
+           "max_pending_requests", "max_requests", "max_retries", "consistent_hash",
+           "outlier_detection", "tls"});
   c.name = r.str(o, p, "name", true);
   c.original_dst = r.choice(o, p, "type", false, {{"static", false}, {"original_dst", true}});
   c.protocol = r.choice(o, p, "protocol", UpstreamProtocol::kDownstream,
@@ -295,7 +439,7 @@ Cluster readCluster(Reader& r, const json& o, const std::string& p) {
       std::string ep = at(p + ".endpoints", i);
       const json& e = (*es)[i];
       if (!r.object(e, ep)) continue;
-      r.known(e, ep, {"address", "port", "weight", "labels"});
+      r.known(e, ep, {"address", "port", "weight", "labels", "locality", "network"});
       Endpoint endpoint;
       endpoint.address = r.str(e, ep, "address", true);
       if (!r.failed() && !isNumericAddress(endpoint.address))
@@ -312,10 +456,13 @@ Cluster readCluster(Reader& r, const json& o, const std::string& p) {
             else
               r.fail(ep + ".labels." + l.key(), "must be a string");
       }
+      endpoint.locality = r.str(e, ep, "locality", false);
+      endpoint.network = r.str(e, ep, "network", false);
       c.endpoints.push_back(std::move(endpoint));
     }
   if (c.original_dst && !c.endpoints.empty())
     r.fail(p + ".endpoints", "an original_dst cluster takes no endpoints");
+  readClusterExtras(r, o, p, &c);
   return c;
 }
 
@@ -478,7 +625,7 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
       std::string p = at("$.tcp_routes", i);
       const json& o = (*ts)[i];
       if (!r.object(o, p)) continue;
-      r.known(o, p, {"direction", "port", "destinations", "sni", "cluster"});
+      r.known(o, p, {"direction", "port", "destinations", "sni", "cluster", "weighted_clusters"});
       TcpRoute t;
       t.direction = readDirection(r, o, p);
       t.port = static_cast<uint16_t>(r.num(o, p, "port", false, 0, 0, 65535));
@@ -498,6 +645,15 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
             t.sni.push_back((*ss)[k].get<std::string>());
         }
       t.cluster = r.str(o, p, "cluster", true);
+      if (const json* ws = r.array(o, p, "weighted_clusters"))
+        for (size_t k = 0; k < ws->size(); ++k) {
+          std::string wp = at(p + ".weighted_clusters", k);
+          if (!r.object((*ws)[k], wp)) continue;
+          r.known((*ws)[k], wp, {"cluster", "weight"});
+          t.weighted_clusters.push_back(
+              {r.str((*ws)[k], wp, "cluster", true),
+               static_cast<uint32_t>(r.num((*ws)[k], wp, "weight", false, 1, 0, 1000000))});
+        }
       snap->tcp_routes.push_back(std::move(t));
     }
 
@@ -541,6 +697,22 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
                        c) +
                     ".cluster: no cluster named \"" + name + "\"");
         }
+  for (size_t i = 0; i < snap->http_routes.size(); ++i)
+    for (size_t j = 0; j < snap->http_routes[i].virtual_hosts.size(); ++j)
+      for (size_t k = 0; k < snap->http_routes[i].virtual_hosts[j].routes.size(); ++k)
+        for (const auto& m : snap->http_routes[i].virtual_hosts[j].routes[k].mirrors)
+          if (!names.count(m.cluster))
+            return makeError(
+                ErrorCode::kInvalidArgument, Side::kConfig,
+                origin + ": field " +
+                    at(at(at("$.http_routes", i) + ".virtual_hosts", j) + ".routes", k) +
+                    ".mirrors: no cluster named \"" + m.cluster + "\"");
+  for (size_t i = 0; i < snap->tcp_routes.size(); ++i)
+    for (const auto& w : snap->tcp_routes[i].weighted_clusters)
+      if (!names.count(w.cluster))
+        return makeError(ErrorCode::kInvalidArgument, Side::kConfig,
+                         origin + ": field " + at("$.tcp_routes", i) +
+                             ".weighted_clusters: no cluster named \"" + w.cluster + "\"");
   for (size_t i = 0; i < snap->tcp_routes.size(); ++i)
     if (!names.count(snap->tcp_routes[i].cluster))
       return makeError(ErrorCode::kInvalidArgument, Side::kConfig,
