@@ -145,6 +145,7 @@ tree() {
   local pid=$1 child
   [[ -d /proc/$pid ]] || return 0
   echo "$pid"
+  # shellcheck disable=SC2013 # children holds one line of space-separated pids
   for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do tree "$child"; done
 }
 
