@@ -299,10 +299,14 @@ meshnode_processes() {
   in_ns sh -c "grep -lsE '^Uid:[[:space:]]+$uid[[:space:]]' /proc/[0-9]*/status" || true
 }
 
-if ! in_ns meshnode-agent help 2>/dev/null | grep -q '^  run '; then
+HAVE_RUN=0
+in_ns meshnode-agent help 2>/dev/null | grep -q '^  run ' && HAVE_RUN=1
+if ((!HAVE_RUN)); then
   skip "meshnode-agent has no 'run' command in this build: start (Type=notify), capture while active, stop without rules or processes"
 else
-  nsenter -t "$INIT_PID" -n ip link add mnpkg0 type dummy
+  # The host's address and default route: one end of a veth pair (no module beyond veth).
+  nsenter -t "$INIT_PID" -n ip link add mnpkg0 type veth peer name mnpkg1
+  nsenter -t "$INIT_PID" -n ip link set mnpkg1 up
   nsenter -t "$INIT_PID" -n ip addr add 198.18.0.10/24 dev mnpkg0
   nsenter -t "$INIT_PID" -n ip link set mnpkg0 up
   nsenter -t "$INIT_PID" -n ip link set lo up
@@ -328,6 +332,40 @@ else
   [[ -z $left ]] && pass "no ISTIO or meshnode rules after stop" || fail "rules after stop: $left"
   left=$(meshnode_processes)
   [[ -z $left ]] && pass "no meshnode process after stop" || fail "processes after stop: $left"
+fi
+
+# --- upgrade --------------------------------------------------------------------------------
+(cd "$WORK" && cpack -G DEB --config "$MESHNODE_BUILD/CPackConfig.cmake" -B "$WORK/pkg-next" \
+  -D CPACK_PACKAGE_VERSION=0.1.1) >>"$WORK/cpack.log" 2>&1
+cp "$WORK"/pkg-next/meshnode_0.1.1_*.deb "$ROOT/root/"
+config_before=$(sha256sum <"$ROOT/etc/meshnode/agent.toml")
+pid_before=
+if ((HAVE_RUN)); then
+  in_ns timeout 150 systemctl start meshnode-agent.service >>"$WORK/start.log" 2>&1 || true
+  pid_before=$(unit_prop meshnode-agent.service MainPID)
+fi
+if in_ns apt-get install -y "/root/$(basename "$WORK"/pkg-next/meshnode_0.1.1_*.deb)" \
+  >"$WORK/apt-upgrade.log" 2>&1 &&
+  [[ $(in_ns dpkg-query -W -f='${Version}' meshnode) == 0.1.1 ]]; then
+  pass "apt upgrades the package to 0.1.1"
+else
+  fail "upgrade to 0.1.1 failed"
+fi
+[[ $(sha256sum <"$ROOT/etc/meshnode/agent.toml") == "$config_before" ]] &&
+  pass "an upgrade keeps the operator's edited agent.toml" ||
+  fail "the upgrade changed /etc/meshnode/agent.toml"
+[[ $(in_ns stat -c '%U:%G %a' /var/lib/meshnode/registry /etc/meshnode/agent.toml | xargs) == \
+  "meshnode:meshnode 755 root:meshnode 640" ]] &&
+  pass "an upgrade keeps the state directory and the config's owners" ||
+  fail "after the upgrade: $(in_ns stat -c '%n %U:%G %a' /var/lib/meshnode/registry /etc/meshnode/agent.toml | xargs)"
+if ((HAVE_RUN)); then
+  pid_after=$(unit_prop meshnode-agent.service MainPID)
+  [[ $(unit_prop meshnode-agent.service ActiveState) == active && $pid_after != "$pid_before" ]] &&
+    pass "an upgrade restarts the running agent (main PID $pid_before -> $pid_after)" ||
+    fail "after the upgrade the agent is $(unit_prop meshnode-agent.service ActiveState), main PID $pid_before -> $pid_after"
+  in_ns timeout 60 systemctl stop meshnode-agent.service >>"$WORK/stop.log" 2>&1 || true
+else
+  skip "meshnode-agent has no 'run' command in this build: an upgrade restarts a running agent"
 fi
 
 # --- remove and purge -------------------------------------------------------------------------
