@@ -60,6 +60,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap "exit 143" TERM
+trap "exit 130" INT
 
 # The Debian mirror apt uses here: the first deb822 stanza or sources.list line for $SUITE.
 find_mirror() {
@@ -145,7 +147,12 @@ mount --bind "$CACHE_ROOT/archives" "$ROOT/var/cache/apt/archives"
 MOUNTS+=("$ROOT/var/cache/apt/archives")
 cp "$DEB" "$ROOT/root/"
 DEB_IN_ROOT=/root/$(basename "$DEB")
-# The booted system has no network, so the dependencies are fetched now, with the host's.
+# The booted system has no network, so the dependencies are fetched now, with the host's
+# network and name servers.
+if [[ -f $ROOT/etc/resolv.conf && ! -L $ROOT/etc/resolv.conf ]]; then
+  mount --bind /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  MOUNTS+=("$ROOT/etc/resolv.conf")
+fi
 if ! chroot "$ROOT" apt-get install -y --download-only "$DEB_IN_ROOT" >"$WORK/apt-download.log" 2>&1; then
   chroot "$ROOT" apt-get update >>"$WORK/apt-download.log" 2>&1
   chroot "$ROOT" apt-get install -y --download-only "$DEB_IN_ROOT" >>"$WORK/apt-download.log" 2>&1
@@ -296,7 +303,7 @@ capture_rules() {
 }
 meshnode_processes() {
   [[ -n $uid ]] || return 0
-  in_ns sh -c "grep -lsE '^Uid:[[:space:]]+$uid[[:space:]]' /proc/[0-9]*/status" || true
+  in_ns sh -c "grep -lsE '^Uid:[[:space:]]+${uid}[[:space:]]' /proc/[0-9]*/status" || true
 }
 
 HAVE_RUN=0
