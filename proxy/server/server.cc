@@ -5,6 +5,7 @@
 #include <cstring>
 #include <thread>
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -39,7 +40,7 @@ Result<UniqueFd> bindListener(const Listener& l) {
 }  // namespace
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)), signals_(main_), drain_timer_(main_) {}
+    : options_(std::move(options)), signals_(main_), drain_timer_(main_), trim_timer_(main_) {}
 
 Server::~Server() {
   for (auto& w : workers_)
@@ -69,6 +70,7 @@ Status Server::start() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   waitSignal();
+  scheduleTrim();
   ready_ = true;
   LOG_NOTICE("serving snapshot %s with %d workers, admin on %s:%u", store_.get()->version.c_str(),
              n, options_.admin_address.c_str(), admin_->port());
@@ -100,6 +102,17 @@ Status Server::applySnapshot(SnapshotPtr snap) {
   }
   listeners_ = std::move(wanted);
   return {};
+}
+
+// glibc keeps the heap a burst of traffic grew (per-thread arenas); handing the free part back
+// now and then keeps RSS following the connections in use rather than the busiest moment.
+void Server::scheduleTrim() {
+  trim_timer_.expires_after(std::chrono::seconds(10));
+  trim_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    malloc_trim(0);
+    scheduleTrim();
+  });
 }
 
 void Server::waitSignal() {

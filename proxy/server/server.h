@@ -42,12 +42,14 @@ class Server {
   void beginDrain();
   void checkDrained();
   void waitSignal();
+  void scheduleTrim();
 
   ServerOptions options_;
   SnapshotStore store_;
   asio::io_context main_{1};
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer trim_timer_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, Listener> listeners_;  // by listenerKey
