@@ -143,7 +143,8 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
       bump(Stats::get().upstream_rq_timeout);
       co_return localAnswer(504, "upstream request timeout");
     }
-    bool replayable = !(ds.request_body && ds.request_body->touched());
+    bool replayable =
+        !ds.request_body || !(ds.request_body->touched() || ds.request_body->detached());
     if (a.unprocessed && replayable && ++unprocessed < kUnprocessedRetries) continue;
 
     bool wanted =

@@ -30,8 +30,13 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
     auto reused = co_await waitAsPending(cluster, key);
     if (!reused || *reused) co_return reused;
   }
+  // Counted from the connect on, so a burst of requests cannot open more than the limit.
+  ++per_cluster_[cluster.name];
   auto socket = co_await connectUpstream(endpoint, cluster.connect_timeout);
-  if (!socket) co_return socket.error();
+  if (!socket) {
+    --per_cluster_[cluster.name];
+    co_return socket.error();
+  }
   std::shared_ptr<UpstreamConnection> conn;
   if (http2) {
     auto c = std::make_shared<http2::ClientConnection>(std::move(*socket), cluster, limits);
@@ -43,12 +48,12 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
     conn = c;
   }
   if (closed_) {
+    --per_cluster_[cluster.name];
     conn->close();
     co_return conn;  // the caller still gets its one request through
   }
   auto& list = pools_[key];  // the map may have changed while connecting
   list.push_back(conn);
-  ++per_cluster_[cluster.name];
   co_return conn;
 }
 
