@@ -24,19 +24,33 @@ SslCtxPtr upRef(SSL_CTX* ctx) {
   return SslCtxPtr(ctx);
 }
 
-Error lastError(std::string_view what, ErrorCode code, Side side) {
-  std::string detail(what);
-  bool first = true;
+namespace {
+
+std::string drainReasons() {
+  std::string out;
   while (unsigned long err = ERR_get_error()) {
     char buf[256];
     ERR_error_string_n(err, buf, sizeof(buf));
-    detail += first ? ": " : "; ";
+    if (!out.empty()) out += "; ";
     // The library and function parts of OpenSSL's text are noise; the reason is what helps.
     const char* reason = ERR_reason_error_string(err);
-    detail += reason != nullptr ? reason : buf;
-    first = false;
+    out += reason != nullptr ? reason : buf;
   }
+  return out;
+}
+
+}  // namespace
+
+Error lastError(std::string_view what, ErrorCode code, Side side) {
+  std::string detail(what);
+  std::string reasons = drainReasons();
+  if (!reasons.empty()) detail += ": " + reasons;
   return makeError(code, side, std::move(detail));
+}
+
+std::string errorText() {
+  std::string reasons = drainReasons();
+  return reasons.empty() ? "TLS error" : reasons;
 }
 
 void clearErrors() {

@@ -61,6 +61,8 @@ SslCtxPtr upRef(SSL_CTX* ctx);
 // Call it right after the failing OpenSSL call, on the same thread.
 Error lastError(std::string_view what, ErrorCode code = ErrorCode::kInternal,
                 Side side = Side::kInternal);
+// Drains the error queue into "<reason>; <reason>" ("TLS error" when it was empty).
+std::string errorText();
 // Empties the error queue, so a stale entry is not blamed on the next failure.
 void clearErrors();
 

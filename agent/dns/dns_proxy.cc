@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -86,14 +87,14 @@ uint16_t portOf(int fd) {
   return ntohs(sin6.sin6_port);
 }
 
-Result<UniqueFd> bindSocket(const Endpoint& ep, int type) {
+Result<UniqueFd> bindSocket(const Endpoint& ep, uint16_t port, int type) {
   UniqueFd fd(::socket(ep.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return systemError("socket");
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) != 0) {
     return systemError(std::string("bind DNS ") + (type == SOCK_STREAM ? "TCP" : "UDP") + " port " +
-                       std::to_string(portOf(fd.get())));
+                       std::to_string(port));
   }
   if (type == SOCK_STREAM && ::listen(fd.get(), 64) != 0) return systemError("listen");
   return fd;
@@ -459,12 +460,19 @@ Result<std::unique_ptr<DnsProxy>> DnsProxy::start(DnsProxyOptions options,
                                                   std::shared_ptr<const NameTable> table) {
   auto ep = endpointFor(options.listen_address, options.listen_port);
   if (!ep.ok()) return std::move(ep).takeError();
-  auto udp = bindSocket(*ep, SOCK_DGRAM);
-  if (!udp.ok()) return std::move(udp).takeError();
-  uint16_t port = portOf(udp->get());
-  auto tcp_ep = endpointFor(options.listen_address, port);
-  auto tcp = bindSocket(*tcp_ep, SOCK_STREAM);
-  if (!tcp.ok()) return std::move(tcp).takeError();
+  // UDP and TCP share one port. With port 0 the kernel picks the UDP one, and TCP may find it
+  // taken; another pick is then tried.
+  std::optional<Result<UniqueFd>> udp, tcp;
+  uint16_t port = 0;
+  for (int attempt = 0; attempt < (options.listen_port == 0 ? 20 : 1); ++attempt) {
+    udp = bindSocket(*ep, options.listen_port, SOCK_DGRAM);
+    if (!udp->ok()) return std::move(*udp).takeError();
+    port = portOf(udp->value().get());
+    auto tcp_ep = endpointFor(options.listen_address, port);
+    tcp = bindSocket(*tcp_ep, port, SOCK_STREAM);
+    if (tcp->ok()) break;
+  }
+  if (!tcp->ok()) return std::move(*tcp).takeError();
   auto upstream =
       Upstream::create(options.upstreams, options.upstream_try_timeout, options.upstream_tries);
   if (!upstream.ok()) return std::move(upstream).takeError();
@@ -474,8 +482,8 @@ Result<std::unique_ptr<DnsProxy>> DnsProxy::start(DnsProxyOptions options,
   proxy->table_ = std::move(table);
   proxy->wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!proxy->wake_.valid()) return systemError("eventfd");
-  proxy->loop_ = std::make_unique<Loop>(*proxy, std::move(options), std::move(udp).value(),
-                                        std::move(tcp).value(), std::move(upstream).value());
+  proxy->loop_ = std::make_unique<Loop>(*proxy, std::move(options), std::move(*udp).value(),
+                                        std::move(*tcp).value(), std::move(upstream).value());
   proxy->thread_ = std::thread([p = proxy.get()] { p->loop_->run(); });
   return proxy;
 }

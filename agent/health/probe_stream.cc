@@ -3,9 +3,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
+
+#include "common/openssl.h"
 
 namespace meshnode::agent {
 namespace {
@@ -20,18 +21,6 @@ int millisLeft(ProbeStream::Clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
 
-// OpenSSL's error queue as one line, emptied so the next probe starts clean.
-std::string tlsErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "TLS error" : out;
-}
-
 }  // namespace
 
 Result<ProbeStream> ProbeStream::open(UniqueFd fd, bool tls, Clock::time_point deadline) {
@@ -39,10 +28,11 @@ Result<ProbeStream> ProbeStream::open(UniqueFd fd, bool tls, Clock::time_point d
   s.fd_ = std::move(fd);
   if (!tls) return s;
   s.ctx_.reset(SSL_CTX_new(TLS_client_method()));
-  if (!s.ctx_) return failed("TLS: " + tlsErrors());
+  if (!s.ctx_) return failed("TLS: " + ossl::errorText());
   SSL_CTX_set_verify(s.ctx_.get(), SSL_VERIFY_NONE, nullptr);
   s.ssl_.reset(SSL_new(s.ctx_.get()));
-  if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1) return failed("TLS: " + tlsErrors());
+  if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1)
+    return failed("TLS: " + ossl::errorText());
   for (;;) {
     int rc = SSL_connect(s.ssl_.get());
     if (rc == 1) break;
@@ -73,7 +63,7 @@ Status ProbeStream::tlsRetry(int rc, Clock::time_point deadline, const char* doi
       return failed(std::string(doing) + ": " +
                     (errno != 0 ? std::strerror(errno) : "connection closed"));
     default:
-      return failed(std::string(doing) + ": " + tlsErrors());
+      return failed(std::string(doing) + ": " + ossl::errorText());
   }
 }
 

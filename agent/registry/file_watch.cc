@@ -85,17 +85,7 @@ class FileWatch : public RegistryWatch {
       scanned = std::map<std::string, WorkloadEntry>{};
     }
     auto& now = *scanned;
-    for (const auto& [k, e] : known_) {
-      if (now.count(k) == 0) callback_(RegistryEvent{RegistryEvent::Kind::kRemoved, e});
-    }
-    for (const auto& [k, e] : now) {
-      auto it = known_.find(k);
-      if (it == known_.end()) {
-        callback_(RegistryEvent{RegistryEvent::Kind::kAdded, e});
-      } else if (!(it->second == e)) {
-        callback_(RegistryEvent{RegistryEvent::Kind::kUpdated, e});
-      }
-    }
+    announceChanges(known_, now, callback_);
     known_ = std::move(now);
   }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "common/file.h"
+#include "common/openssl.h"
 #include "common/unique_fd.h"
 
 namespace meshnode::agent {
@@ -33,17 +34,6 @@ struct AddrInfoFree {
 
 Error apiError(const std::string& what, bool retryable = true) {
   return makeError(ErrorCode::kIo, Side::kUpstream, "kubernetes API: " + what, retryable);
-}
-
-std::string tlsErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "TLS error" : out;
 }
 
 bool isAddress(const std::string& host) {
@@ -86,14 +76,14 @@ class Connection {
     if (!c.fd_.valid()) return apiError("connect " + host + ":" + port_text + ": " + why);
 
     c.ctx_.reset(SSL_CTX_new(TLS_client_method()));
-    if (!c.ctx_) return apiError(tlsErrors());
+    if (!c.ctx_) return apiError(ossl::errorText());
     SSL_CTX_set_min_proto_version(c.ctx_.get(), TLS1_2_VERSION);
     SSL_CTX_set_verify(c.ctx_.get(), SSL_VERIFY_PEER, nullptr);
     if (SSL_CTX_load_verify_locations(c.ctx_.get(), ca_file.c_str(), nullptr) != 1) {
-      return apiError("CA bundle " + ca_file + ": " + tlsErrors(), false);
+      return apiError("CA bundle " + ca_file + ": " + ossl::errorText(), false);
     }
     c.ssl_.reset(SSL_new(c.ctx_.get()));
-    if (!c.ssl_ || SSL_set_fd(c.ssl_.get(), c.fd_.get()) != 1) return apiError(tlsErrors());
+    if (!c.ssl_ || SSL_set_fd(c.ssl_.get(), c.fd_.get()) != 1) return apiError(ossl::errorText());
     X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl_.get());
     if (isAddress(host)) {
       X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
@@ -103,7 +93,7 @@ class Connection {
                const_cast<char*>(host.c_str()));
     }
     if (SSL_connect(c.ssl_.get()) != 1) {
-      return apiError("TLS handshake with " + host + ": " + tlsErrors());
+      return apiError("TLS handshake with " + host + ": " + ossl::errorText());
     }
     return c;
   }
@@ -112,7 +102,7 @@ class Connection {
     size_t off = 0;
     while (off < data.size()) {
       int n = SSL_write(ssl_.get(), data.data() + off, static_cast<int>(data.size() - off));
-      if (n <= 0) return apiError("write: " + tlsErrors());
+      if (n <= 0) return apiError("write: " + ossl::errorText());
       off += static_cast<size_t>(n);
     }
     return {};
@@ -131,7 +121,7 @@ class Connection {
     if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
       return size_t{0};
     }
-    return apiError("read: " + tlsErrors());
+    return apiError("read: " + ossl::errorText());
   }
 
  private:

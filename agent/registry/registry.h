@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,11 @@ struct RegistryEvent {
   Kind kind;
   WorkloadEntry entry;
 };
+
+// Calls `callback` for each entry added, changed or removed between two listings keyed alike.
+void announceChanges(const std::map<std::string, WorkloadEntry>& before,
+                     const std::map<std::string, WorkloadEntry>& after,
+                     const std::function<void(const RegistryEvent&)>& callback);
 
 // Stops its callbacks when destroyed.
 class RegistryWatch {

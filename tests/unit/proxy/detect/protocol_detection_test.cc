@@ -1,8 +1,8 @@
 #include "proxy/detect/protocol_detection.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace meshnode::proxy {
 namespace {
@@ -11,15 +11,16 @@ namespace {
 std::string clientHello(const std::string& sni) {
   std::string ext;
   if (!sni.empty()) {
-    std::string name = std::string("\x00", 1) + char(sni.size() >> 8) + char(sni.size() & 0xff) + sni;
+    std::string name =
+        std::string("\x00", 1) + char(sni.size() >> 8) + char(sni.size() & 0xff) + sni;
     std::string list = std::string() + char(name.size() >> 8) + char(name.size() & 0xff) + name;
     ext = std::string("\x00\x00", 2) + char(list.size() >> 8) + char(list.size() & 0xff) + list;
   }
   std::string body = std::string("\x03\x03", 2) + std::string(32, 'r') + std::string("\x00", 1) +
                      std::string("\x00\x02\x13\x01", 4) + std::string("\x01\x00", 2) +
                      char(ext.size() >> 8) + char(ext.size() & 0xff) + ext;
-  std::string hs = std::string("\x01\x00", 2) + char(body.size() >> 8) + char(body.size() & 0xff) +
-                   body;
+  std::string hs =
+      std::string("\x01\x00", 2) + char(body.size() >> 8) + char(body.size() & 0xff) + body;
   return std::string("\x16\x03\x01", 3) + char(hs.size() >> 8) + char(hs.size() & 0xff) + hs;
 }
 

@@ -74,21 +74,21 @@ INSTANTIATE_TEST_SUITE_P(
                  "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                  "HTTP/1.1 400 Bad Request"},
-        Rejected{"TwoContentLengths",
-                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
-                 "HTTP/1.1 400 Bad Request"},
-        Rejected{"InvalidChunkSize",
-                 "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
-                 "HTTP/1.1 400 Bad Request"},
+        Rejected{
+            "TwoContentLengths",
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+            "HTTP/1.1 400 Bad Request"},
+        Rejected{
+            "InvalidChunkSize",
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+            "HTTP/1.1 400 Bad Request"},
         Rejected{"ChunkedNotLast",
                  "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
                  "HTTP/1.1 400 Bad Request"},
-        Rejected{"ObsoleteLineFolding",
-                 "GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n  two\r\n\r\n",
+        Rejected{"ObsoleteLineFolding", "GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n  two\r\n\r\n",
                  "HTTP/1.1 400 Bad Request"},
         Rejected{"BareLineFeed", "GET / HTTP/1.1\nHost: x\n\n", "HTTP/1.1 400 Bad Request"},
-        Rejected{"SpaceBeforeColon",
-                 "GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 3\r\n\r\nabc",
+        Rejected{"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 3\r\n\r\nabc",
                  "HTTP/1.1 400 Bad Request"},
         Rejected{"MissingHostOn11", "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
@@ -115,7 +115,8 @@ TEST(Http1ServerTest, TooManyHeadersGet431) {
   limits.max_headers = 10;
   Harness h(limits);
   std::string req = "GET / HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 20; ++i) req += "X-H" + std::to_string(i) + ": v\r\n";
+  for (int i = 0; i < 20; ++i)
+    req += "X-H" + std::to_string(i) + ": v\r\n";
   EXPECT_EQ(statusLine(h.talk(req + "\r\n")), "HTTP/1.1 431 Request Header Fields Too Large");
 }
 

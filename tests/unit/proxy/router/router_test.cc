@@ -88,7 +88,8 @@ TEST(RouterTest, WeightedClustersFollowWeights) {
   route.clusters = {{"a", 90}, {"b", 10}};
   std::mt19937 rng(7);
   int a = 0;
-  for (int i = 0; i < 10000; ++i) a += pickCluster(route, rng) == "a";
+  for (int i = 0; i < 10000; ++i)
+    a += pickCluster(route, rng) == "a";
   EXPECT_NEAR(a, 9000, 300);
   route.clusters = {{"only", 0}, {"never", 0}};
   EXPECT_EQ(pickCluster(route, rng), "only");
