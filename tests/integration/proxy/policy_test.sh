@@ -36,6 +36,10 @@ cat >"$WORK/snapshot.json" <<JSON
       "clusters": [{"cluster": "v1", "weight": 90}, {"cluster": "v2", "weight": 10}]},
      {"name": "retried", "match": {"path": {"prefix": "/retry"}}, "clusters": [{"cluster": "flaky"}],
       "retries": {"attempts": 2, "retry_on": ["5xx"]}},
+     {"name": "per-try", "match": {"path": {"prefix": "/slow/"}}, "clusters": [{"cluster": "slow-or-v1"}],
+      "retries": {"attempts": 1, "per_try_timeout_ms": 300, "retry_on": ["reset"]}},
+     {"name": "connect-retry", "match": {"path": {"prefix": "/connect"}}, "clusters": [{"cluster": "dead-or-v1"}],
+      "retries": {"attempts": 1, "retry_on": ["connect-failure"]}},
      {"name": "not-retried", "match": {"path": {"prefix": "/noretry"}}, "clusters": [{"cluster": "flaky"}]},
      {"name": "abort", "match": {"path": {"prefix": "/abort"}}, "clusters": [{"cluster": "v1"}],
       "fault": {"abort_status": 418, "abort_percent": 25}},
@@ -56,6 +60,8 @@ cat >"$WORK/snapshot.json" <<JSON
    {"name": "v1", "protocol": "http1", "endpoints": [$(ep 8001)]},
    {"name": "v2", "protocol": "http1", "endpoints": [$(ep 8002)]},
    {"name": "flaky", "protocol": "http1", "endpoints": [$(ep 7001)]},
+   {"name": "slow-or-v1", "protocol": "http1", "endpoints": [$(ep 7004), $(ep 8001)]},
+   {"name": "dead-or-v1", "protocol": "http1", "endpoints": [$(ep 9), $(ep 8001)]},
    {"name": "recorder", "protocol": "http1", "endpoints": [$(ep 7003)]},
    {"name": "dead", "protocol": "http1", "endpoints": [$(ep 9)]},
    {"name": "outlier", "protocol": "http1", "endpoints": [$(ep 8001), $(ep 7002)],
@@ -101,6 +107,13 @@ retries_before=$(stat_value "$CLIENT" 15000 upstream_rq_retry)
 codes=$(for i in $(seq 1 20); do C curl -s -o /dev/null -w '%{http_code}\n' -m 5 "$URL/retry"; done)
 expect_eq "retries turn every first-attempt 503 into 200" 20 "$(count 200 "$codes")"
 within "retries counted" 8 20 $(($(stat_value "$CLIENT" 15000 upstream_rq_retry) - retries_before))
+
+# A try the slow endpoint does not answer within the per-try timeout, and a try whose connect
+# is refused, go again to the other endpoint.
+out=$(for i in 1 2 3 4; do C curl -sS -m 10 "$URL/slow/3000"; done)
+expect_eq "per-try timeout retried on the other endpoint" 4 "$(count v1 "$out")"
+out=$(for i in 1 2 3 4; do C curl -sS -m 10 "$URL/connect"; done)
+expect_eq "connect failure retried on the other endpoint" 4 "$(count v1 "$out")"
 
 # --- fault injection: aborts at 25% of 400 requests, delays at 50% of 40.
 out=$(C curl -s -m 60 -o /dev/null -w '%{http_code}\n' "$URL/abort/[1-400]")
