@@ -28,4 +28,6 @@ echo "== integration tests (release)"
 ctest --test-dir build -L integration --output-on-failure || status=1
 echo "== integration tests (asan+ubsan)"
 ctest --test-dir build-asan -L integration --output-on-failure || status=1
+echo "== fuzzing (libFuzzer, 15 s a target)"
+scripts/fuzz.sh 15 || status=1
 exit $status

@@ -144,11 +144,13 @@ void decodeServiceEntry(const YAML::Node& spec, FieldReader& r, ServiceEntry* ou
       else if (out->resolution == ServiceEntry::Resolution::kStatic && !isIp(w.address))
         r.error(eps[i]["address"], at(p + ".endpoints", i) + ".address",
                 "\"" + w.address + "\" must be an IP address with resolution STATIC");
-      for (const auto& [name, num] : w.ports)
+      for (const auto& port : w.ports) {
+        const std::string& name = port.first;
         if (std::none_of(out->ports.begin(), out->ports.end(),
                          [&](const ServicePort& sp) { return sp.name == name; }))
           r.warn(eps[i]["ports"][name], at(p + ".endpoints", i) + ".ports." + name,
                  "names no port of the service entry");
+      }
       out->endpoints.push_back(std::move(w));
     }
   out->workload_selector = decodeWorkloadSelector(spec, r);

@@ -10,7 +10,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   meshnode::proxy::Protocol p = meshnode::proxy::detectProtocol(bytes);
   std::string sni;
   meshnode::proxy::Protocol tls = meshnode::proxy::extractSni(bytes, &sni);
-  if (tls == meshnode::proxy::Protocol::kTls && p != meshnode::proxy::Protocol::kTls) __builtin_trap();
+  if (tls == meshnode::proxy::Protocol::kTls && p != meshnode::proxy::Protocol::kTls)
+    __builtin_trap();
   if (sni.size() > size) __builtin_trap();
   return 0;
 }

@@ -545,6 +545,9 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
     } catch (const json::parse_error& e) {
       return makeError(ErrorCode::kParse, Side::kConfig,
                        origin + ":" + lineOf(text, e.byte) + ": invalid JSON: " + e.what());
+    } catch (const json::exception& e) {
+      // A number too large for any type ("1e999999") is reported as out_of_range.
+      return makeError(ErrorCode::kParse, Side::kConfig, origin + ": invalid JSON: " + e.what());
     }
     return makeError(ErrorCode::kParse, Side::kConfig, origin + ": invalid JSON");
   }

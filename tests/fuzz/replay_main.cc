@@ -1,12 +1,12 @@
 // Replays every file of the given directories (or the given files) through the fuzz target,
 // for builds without libFuzzer. A crash or a sanitizer report fails the test.
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "common/file.h"
 

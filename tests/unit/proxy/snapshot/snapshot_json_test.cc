@@ -57,6 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"{\n\"schema\": 1,\n\"version\": }", "bad.json:3: invalid JSON"},
         BadCase{R"({"schema": 2, "version": "x"})", "$.schema: is 2"},
+        BadCase{"{\"schema\": 1e999999}", "bad.json: invalid JSON"},
         BadCase{R"({"schema": 1})", "$.version: is required"},
         BadCase{R"({"schema": 1, "version": "x", "colour": 1})", "$.colour: unknown field"},
         BadCase{R"({"schema": 1, "version": "x", "clusters": [{"name": "a", "endpoints":
