@@ -8,6 +8,10 @@
 #include <asio/this_coro.hpp>
 
 #include "common/log.h"
+#include "proxy/http/cors.h"
+#include "proxy/http/fault.h"
+#include "proxy/http/mirror.h"
+#include "proxy/http/upstream_request.h"
 #include "proxy/router/router.h"
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
@@ -17,8 +21,6 @@ namespace meshnode::proxy {
 namespace {
 
 using namespace asio::experimental::awaitable_operators;
-
-constexpr int kUnprocessedRetries = 3;
 
 void applyHeaderOps(HeaderList& headers, const HeaderOps& ops) {
   for (const auto& name : ops.remove)
@@ -119,6 +121,27 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     co_await ds->finished();
     co_return;
   }
+  const std::string* cors_origin = route->cors ? allowedOrigin(*route->cors, req) : nullptr;
+  if (cors_origin && isCorsPreflight(req)) {
+    bump(stats.cors_preflights_answered);
+    sendLocalReply(*ds, 200, "", corsPreflightHeaders(*route->cors, *cors_origin));
+    co_await ds->finished();
+    co_return;
+  }
+  if (route->fault) {
+    FaultDecision fault = decideFault(*route->fault, worker.lb().rng());
+    if (fault.delay.count()) {
+      bump(stats.fault_delays_injected);
+      asio::steady_timer delay(co_await asio::this_coro::executor, fault.delay);
+      co_await delay.async_wait(asio::use_awaitable);
+    }
+    if (fault.abort_status) {
+      bump(stats.fault_aborts_injected);
+      sendLocalReply(*ds, fault.abort_status, kFaultAbortBody);
+      co_await ds->finished();
+      co_return;
+    }
+  }
   if (route->direct_response) {
     sendLocalReply(*ds, route->direct_response->status, route->direct_response->body);
     co_await ds->finished();
@@ -131,18 +154,15 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     co_return;
   }
   const Cluster* cluster = snap->findCluster(pickCluster(*route, worker.lb().rng()));
-  std::optional<asio::ip::tcp::endpoint> target;
-  if (cluster && cluster->original_dst) {
-    target = info.original_dst;
-  } else if (cluster) {
-    if (const Endpoint* ep = worker.lb().pick(*cluster)) {
-      std::error_code ec;
-      auto addr = asio::ip::make_address(ep->address, ec);
-      if (!ec) target = asio::ip::tcp::endpoint(addr, ep->port);
-    }
-  }
-  if (!target) {
+  if (!cluster) {
     sendLocalReply(*ds, 503, "no healthy upstream");
+    co_await ds->finished();
+    co_return;
+  }
+  auto request_slot = worker.pool().breakers().tryRequest(*cluster);
+  if (!request_slot) {
+    bump(stats.upstream_rq_overflow);
+    sendLocalReply(*ds, 503, "upstream overflow", {{kOverloadedHeader, "true"}});
     co_await ds->finished();
     co_return;
   }
@@ -152,54 +172,26 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
       !req.upgrade && (cluster->protocol == UpstreamProtocol::kHttp2 ||
                        (cluster->protocol == UpstreamProtocol::kDownstream && ds->isHttp2()));
   RequestHead head = upstreamHead(req, *route, worker.lb().rng());
+  mirrorRequest(worker, snap, *route, head);
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer deadline(ex);
   // Istio leaves routes without a timeout unless a VirtualService sets one.
   Millis timeout = route->timeout.count() ? route->timeout : Millis(24LL * 3600 * 1000);
   deadline.expires_after(timeout);
 
-  // An upstream that refuses a stream before reading any of it (GOAWAY, REFUSED_STREAM, a
-  // keep-alive connection closed under us) did not process the request: it is sent again on
-  // another connection, as long as none of the request body was consumed.
-  std::shared_ptr<UpstreamStream> upstream;
-  std::shared_ptr<UpstreamConnection> upstream_conn;
-  std::optional<Result<ResponseHead>> head_or;
-  for (int attempt = 0; attempt < kUnprocessedRetries; ++attempt) {
-    auto conn = co_await worker.pool().acquire(*cluster, *target, http2, snap->limits);
-    if (!conn) {
-      LOG_DEBUG("%s", conn.error().describe().c_str());
-      sendLocalReply(*ds, 503,
-                     conn.error().code == ErrorCode::kLimit
-                         ? "upstream connection limit reached"
-                         : "upstream connect error: " + conn.error().detail);
-      co_await ds->finished();
-      co_return;
-    }
-    upstream_conn = *conn;
-    upstream = upstream_conn->startRequest(head, ds->request_body);
-    auto response = co_await (upstream->response() || deadline.async_wait(asio::use_awaitable));
-    if (response.index() == 1) {
-      bump(stats.upstream_rq_timeout);
-      upstream->reset();
-      sendLocalReply(*ds, 504, "upstream request timeout");
-      co_await ds->finished();
-      co_return;
-    }
-    head_or = std::move(std::get<0>(response));
-    if (head_or->ok() || !head_or->error().retryable ||
-        (ds->request_body && ds->request_body->touched()))
-      break;
-  }
-  if (!head_or->ok()) {
-    LOG_DEBUG("%s", head_or->error().describe().c_str());
-    sendLocalReply(*ds, 503, "upstream reset: " + head_or->error().detail);
+  Forwarded fwd =
+      co_await forwardRequest(worker, *snap, *cluster, *route, info, *ds, head, http2, deadline);
+  if (!fwd.response) {
+    sendLocalReply(*ds, fwd.local_status, fwd.local_body, std::move(fwd.local_headers));
     co_await ds->finished();
     co_return;
   }
-  ResponseHead resp = std::move(head_or->value());
+  auto& upstream = fwd.stream;
+  ResponseHead resp = std::move(*fwd.response);
   applyHeaderOps(resp.headers, route->response_headers);
+  if (cors_origin) addCorsResponseHeaders(resp.headers, *route->cors, *cors_origin);
   if (resp.status == 101 && req.upgrade) {
-    co_await relayUpgrade(*ds, std::move(resp), *upstream_conn);
+    co_await relayUpgrade(*ds, std::move(resp), *fwd.connection);
     co_return;
   }
   auto body = upstream->response_body;

@@ -48,6 +48,15 @@ std::string Stats::prometheus() const {
   line("upstream_rq_timeout", "counter", v(upstream_rq_timeout));
   line("upstream_rq_reset", "counter", v(upstream_rq_reset));
   line("upstream_rq_pending_overflow", "counter", v(upstream_rq_pending_overflow));
+  line("upstream_rq_overflow", "counter", v(upstream_rq_overflow));
+  line("upstream_rq_retry", "counter", v(upstream_rq_retry));
+  line("upstream_rq_retry_overflow", "counter", v(upstream_rq_retry_overflow));
+  line("upstream_rq_mirrored", "counter", v(upstream_rq_mirrored));
+  line("fault_delays_injected", "counter", v(fault_delays_injected));
+  line("fault_aborts_injected", "counter", v(fault_aborts_injected));
+  line("cors_preflights_answered", "counter", v(cors_preflights_answered));
+  line("outlier_ejections_total", "counter", v(outlier_ejections_total));
+  line("outlier_ejections_active", "gauge", v(outlier_ejections_active));
   line("upstream_bytes_rx", "counter", v(upstream_bytes_rx));
   line("upstream_bytes_tx", "counter", v(upstream_bytes_tx));
   line("snapshot_reload_ok", "counter", v(snapshot_reload_ok));

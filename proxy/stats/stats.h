@@ -32,6 +32,15 @@ struct Stats {
   Counter upstream_rq_timeout{0};
   Counter upstream_rq_reset{0};
   Counter upstream_rq_pending_overflow{0};
+  Counter upstream_rq_overflow{0};  // max_requests reached
+  Counter upstream_rq_retry{0};
+  Counter upstream_rq_retry_overflow{0};  // max_retries reached
+  Counter upstream_rq_mirrored{0};
+  Counter fault_delays_injected{0};
+  Counter fault_aborts_injected{0};
+  Counter cors_preflights_answered{0};
+  Counter outlier_ejections_total{0};
+  Counter outlier_ejections_active{0};
   Counter upstream_bytes_rx{0};
   Counter upstream_bytes_tx{0};
   Counter snapshot_reload_ok{0};

@@ -82,6 +82,8 @@ class BodyPipe {
   bool drained() const { return ended_ && bytes_ == 0; }
   // True once the consumer took any byte: a request can then no longer be replayed.
   bool touched() const { return consumed_any_; }
+  // True once a consumer gave up on the body: it is gone and cannot be sent again.
+  bool detached() const { return detached_; }
 
   std::function<void()> on_readable;        // for the consumer
   std::function<void(size_t)> on_consumed;  // for the producer

@@ -1,5 +1,9 @@
 #include "proxy/upstream/pool.h"
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
 #include "proxy/http/http1/client_connection.h"
 #include "proxy/http/http2/client_connection.h"
 #include "proxy/network/socket_options.h"
@@ -7,39 +11,6 @@
 #include "proxy/upstream/connect.h"
 
 namespace meshnode::proxy {
-
-const Endpoint* LoadBalancer::pick(const Cluster& cluster) {
-  const auto& eps = cluster.endpoints;
-  if (eps.empty()) return nullptr;
-  if (eps.size() == 1) return &eps[0];
-  switch (cluster.lb_policy) {
-    case LbPolicy::kRandom:
-    case LbPolicy::kLeastRequest: {
-      uint64_t total = 0;
-      for (const auto& e : eps)
-        total += e.weight;
-      uint64_t r = std::uniform_int_distribution<uint64_t>(0, total - 1)(rng_);
-      for (const auto& e : eps) {
-        if (r < e.weight) return &e;
-        r -= e.weight;
-      }
-      return &eps.back();
-    }
-    case LbPolicy::kRoundRobin: {
-      // Weighted: each endpoint takes `weight` consecutive slots of the cycle.
-      uint64_t total = 0;
-      for (const auto& e : eps)
-        total += e.weight;
-      uint64_t slot = cursor_[cluster.name]++ % total;
-      for (const auto& e : eps) {
-        if (slot < e.weight) return &e;
-        slot -= e.weight;
-      }
-      return &eps.back();
-    }
-  }
-  return &eps[0];
-}
 
 asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acquire(
     const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2,
@@ -56,12 +27,16 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
   for (auto& c : conns)
     if (c->available()) co_return c;
   if (per_cluster_[cluster.name] >= cluster.max_connections) {
-    bump(Stats::get().upstream_rq_pending_overflow);
-    co_return makeError(ErrorCode::kLimit, Side::kUpstream,
-                        "cluster " + cluster.name + " is at its connection limit", false);
+    auto reused = co_await waitAsPending(cluster, key);
+    if (!reused || *reused) co_return reused;
   }
+  // Counted from the connect on, so a burst of requests cannot open more than the limit.
+  ++per_cluster_[cluster.name];
   auto socket = co_await connectUpstream(endpoint, cluster.connect_timeout);
-  if (!socket) co_return socket.error();
+  if (!socket) {
+    --per_cluster_[cluster.name];
+    co_return socket.error();
+  }
   std::shared_ptr<UpstreamConnection> conn;
   if (http2) {
     auto c = std::make_shared<http2::ClientConnection>(std::move(*socket), cluster, limits);
@@ -73,13 +48,46 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
     conn = c;
   }
   if (closed_) {
+    --per_cluster_[cluster.name];
     conn->close();
     co_return conn;  // the caller still gets its one request through
   }
   auto& list = pools_[key];  // the map may have changed while connecting
   list.push_back(conn);
-  ++per_cluster_[cluster.name];
   co_return conn;
+}
+
+asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::waitAsPending(
+    const Cluster& cluster, const std::string& key) {
+  auto pending = breakers_.tryPending(cluster);
+  if (!pending) {
+    bump(Stats::get().upstream_rq_pending_overflow);
+    co_return makeError(ErrorCode::kLimit, Side::kUpstream,
+                        "cluster " + cluster.name + " is at its connection limit", false);
+  }
+  // The codecs say nothing when a request ends, so a pending request looks again every few
+  // milliseconds; it is a short wait bounded by the connect timeout.
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto give_up = std::chrono::steady_clock::now() + cluster.connect_timeout;
+  while (!closed_ && std::chrono::steady_clock::now() < give_up) {
+    timer.expires_after(std::chrono::milliseconds(2));
+    co_await timer.async_wait(asio::use_awaitable);
+    for (auto& c : pools_[key])
+      if (c->available()) co_return c;
+    for (auto& [k, conns] : pools_) {
+      if (!k.starts_with(cluster.name + "|")) continue;
+      std::erase_if(conns, [&](const auto& c) {
+        if (!c->closed()) return false;
+        --per_cluster_[cluster.name];
+        return true;
+      });
+    }
+    if (per_cluster_[cluster.name] < cluster.max_connections)
+      co_return std::shared_ptr<UpstreamConnection>();  // room for a new connection
+  }
+  bump(Stats::get().upstream_rq_pending_overflow);
+  co_return makeError(ErrorCode::kLimit, Side::kUpstream,
+                      "cluster " + cluster.name + ": no connection came free", false);
 }
 
 void ConnectionPool::closeAll() {

@@ -2,7 +2,6 @@
 
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -12,23 +11,15 @@
 #include "common/result.h"
 #include "proxy/http/stream.h"
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/upstream/circuit_breaker.h"
+#include "proxy/upstream/load_balancer.h"
 
 namespace meshnode::proxy {
 
-// Picks an endpoint of a cluster: weighted round robin, least request (two random choices,
-// as Envoy does) or random. Per worker.
-class LoadBalancer {
- public:
-  const Endpoint* pick(const Cluster& cluster);
-  std::mt19937& rng() { return rng_; }
-
- private:
-  std::map<std::string, uint64_t> cursor_;
-  std::mt19937 rng_{std::random_device{}()};
-};
-
 // The upstream connections of one worker, by cluster, endpoint and protocol: HTTP/1.1
-// connections are reused once idle, HTTP/2 ones shared up to their stream limit.
+// connections are reused once idle, HTTP/2 ones shared up to their stream limit. At the
+// cluster's connection limit a request waits as pending (up to max_pending_requests, for at most
+// the connect timeout) for a connection to come free.
 class ConnectionPool {
  public:
   ConnectionPool() = default;
@@ -40,11 +31,18 @@ class ConnectionPool {
   // Closes idle connections and refuses new ones (drain).
   void closeAll();
   size_t size() const;
+  CircuitBreakers& breakers() { return breakers_; }
 
  private:
+  // At the connection limit: waits for an idle connection (returned) or for room to open one
+  // (null), or fails when the pending limit or the connect timeout is reached.
+  asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> waitAsPending(
+      const Cluster& cluster, const std::string& key);
+
   std::map<std::string, std::vector<std::shared_ptr<UpstreamConnection>>> pools_;
   std::map<std::string, uint32_t> per_cluster_;
   bool closed_ = false;
+  CircuitBreakers breakers_;
 };
 
 }  // namespace meshnode::proxy

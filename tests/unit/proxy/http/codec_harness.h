@@ -82,6 +82,12 @@ class CodecHarness {
     Event ready(ex);
     size_t length = 0;
     s->request_body->on_readable = [&ready] { ready.notify(); };
+    // The frame may be destroyed while suspended (io_context shutdown) before the codec is done
+    // with the pipe: the callback must not outlive `ready`.
+    struct Unhook {
+      BodyPipe& pipe;
+      ~Unhook() { pipe.on_readable = nullptr; }
+    } unhook{*s->request_body};
     for (;;) {
       length += s->request_body->readAll().size();
       if (s->request_body->ended() || s->request_body->aborted()) break;

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "proxy/snapshot/snapshot.h"
+#include "proxy/upstream/hash_ring.h"
+#include "proxy/upstream/outlier_detector.h"
+
+namespace meshnode::proxy {
+
+// Picks an endpoint of a cluster: weighted round robin, least request (two random choices
+// compared by active requests per weight, as Envoy does), random, or a consistent-hash ring
+// when the cluster has a hash policy. Endpoints the outlier detector ejected are skipped. One per
+// worker, on its thread.
+class LoadBalancer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct PickOptions {
+    std::optional<uint64_t> hash;        // consistent-hash key; none: pick at random
+    std::vector<const Endpoint*> avoid;  // tried already (retries prefer another)
+    Clock::time_point now = Clock::now();
+  };
+
+  // Counts one request in flight to an endpoint for as long as it lives.
+  class ActiveRequest {
+   public:
+    ActiveRequest() = default;
+    explicit ActiveRequest(uint32_t* counter) : counter_(counter) { ++*counter_; }
+    ActiveRequest(ActiveRequest&& o) noexcept : counter_(o.counter_) { o.counter_ = nullptr; }
+    ActiveRequest& operator=(ActiveRequest&& o) noexcept {
+      if (this != &o) {
+        if (counter_) --*counter_;
+        counter_ = o.counter_;
+        o.counter_ = nullptr;
+      }
+      return *this;
+    }
+    ~ActiveRequest() {
+      if (counter_) --*counter_;
+    }
+
+   private:
+    uint32_t* counter_ = nullptr;
+  };
+
+  // Null when the cluster has no endpoint that may be picked.
+  const Endpoint* pick(const Cluster& cluster, const PickOptions& options);
+  const Endpoint* pick(const Cluster& cluster) { return pick(cluster, PickOptions{}); }
+
+  ActiveRequest track(const Cluster& cluster, const Endpoint& endpoint) {
+    return ActiveRequest(&active_[cluster.name + "|" + endpointKey(endpoint)]);
+  }
+  uint32_t activeRequests(const Cluster& cluster, const Endpoint& endpoint) const;
+
+  OutlierDetector& outliers() { return outliers_; }
+  std::mt19937& rng() { return rng_; }
+
+ private:
+  const Endpoint* pickOnce(const Cluster& cluster, const std::vector<size_t>& usable,
+                           const PickOptions& options);
+  const HashRing& ring(const Cluster& cluster);
+
+  struct CachedRing {
+    std::vector<Endpoint> endpoints;  // the set the ring was built from
+    uint64_t minimum_size = 0;
+    std::unique_ptr<HashRing> ring;
+  };
+
+  std::map<std::string, uint64_t> cursor_;
+  std::map<std::string, uint32_t> active_;  // by "cluster|address:port"
+  std::map<std::string, CachedRing> rings_;
+  OutlierDetector outliers_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace meshnode::proxy
