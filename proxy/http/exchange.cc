@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "proxy/router/router.h"
+#include "proxy/security/request_policy.h"
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
 #include "proxy/tcp/tcp_proxy.h"
@@ -71,7 +72,7 @@ asio::awaitable<void> relayUpgrade(DownstreamStream& ds, ResponseHead response,
     upstream.close();
     co_return;
   }
-  co_await relayTcp(std::move(down->socket), std::move(down->buffered), std::move(up->socket),
+  co_await relayTcp(std::move(down->transport), std::move(down->buffered), std::move(up->transport),
                     std::move(up->buffered));
 }
 
@@ -109,6 +110,10 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     ~ActiveGuard() { drop(Stats::get().downstream_rq_active); }
   } guard;
   SnapshotPtr snap = worker.snapshot();
+  if (!admitRequest(*snap, info, *ds)) {
+    co_await ds->finished();
+    co_return;
+  }
   const RequestHead& req = ds->request;
 
   const HttpRouteTable* table = findRouteTable(*snap, info.direction, info.port);

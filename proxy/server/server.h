@@ -13,6 +13,7 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/server/snapshot_store.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/tls_loader.h"
 
 namespace meshnode::proxy {
 
@@ -42,12 +43,15 @@ class Server {
   void beginDrain();
   void checkDrained();
   void waitSignal();
+  void pollIdentity();
 
   ServerOptions options_;
   SnapshotStore store_;
   asio::io_context main_{1};
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer identity_timer_;
+  TlsLoader tls_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, Listener> listeners_;  // by listenerKey

@@ -60,15 +60,16 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
     co_return makeError(ErrorCode::kLimit, Side::kUpstream,
                         "cluster " + cluster.name + " is at its connection limit", false);
   }
-  auto socket = co_await connectUpstream(endpoint, cluster.connect_timeout);
-  if (!socket) co_return socket.error();
+  auto transport = co_await connectTransport(
+      &cluster, endpoint, http2 ? security::AppProtocol::kHttp2 : security::AppProtocol::kHttp11);
+  if (!transport) co_return transport.error();
   std::shared_ptr<UpstreamConnection> conn;
   if (http2) {
-    auto c = std::make_shared<http2::ClientConnection>(std::move(*socket), cluster, limits);
+    auto c = std::make_shared<http2::ClientConnection>(std::move(*transport), cluster, limits);
     c->start();
     conn = c;
   } else {
-    auto c = std::make_shared<http1::ClientConnection>(std::move(*socket), cluster, limits);
+    auto c = std::make_shared<http1::ClientConnection>(std::move(*transport), cluster, limits);
     c->start();
     conn = c;
   }

@@ -97,10 +97,11 @@ class CodecHarness {
   void accept() {
     acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
       if (ec) return;
-      auto conn = std::make_shared<Connection>(
-          std::move(socket), std::string(), limits_, [this](std::shared_ptr<DownstreamStream> s) {
-            asio::co_spawn(ctx_, answer(std::move(s)), asio::detached);
-          });
+      auto conn =
+          std::make_shared<Connection>(makeTcpTransport(std::move(socket)), std::string(), limits_,
+                                       [this](std::shared_ptr<DownstreamStream> s) {
+                                         asio::co_spawn(ctx_, answer(std::move(s)), asio::detached);
+                                       });
       asio::co_spawn(ctx_, conn->run(), asio::detached);
       accept();
     });
