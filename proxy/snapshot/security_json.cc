@@ -147,47 +147,39 @@ security::AuthzPolicy readPolicy(SecurityReader& r, const json& o, const std::st
   r.forEach(o, p, "rules", [&](const json& ro, const std::string& rp) {
     security::AuthzRule rule;
     if (!r.object(ro, rp, {"from", "to", "when"})) return;
-    r.forEach(ro, rp, "from", [&](const json& fo, const std::string& fp) {
-      if (!r.object(fo, fp, {"source"})) return;
-      auto s = fo.find("source");
-      if (s == fo.end()) return r.fail(fp + ".source", "is required");
-      std::string sp = fp + ".source";
-      if (!r.object(*s, sp,
+    r.forEach(ro, rp, "from", [&](const json& s, const std::string& sp) {
+      if (!r.object(s, sp,
                     {"principals", "not_principals", "request_principals", "not_request_principals",
                      "namespaces", "not_namespaces", "ip_blocks", "not_ip_blocks",
                      "remote_ip_blocks", "not_remote_ip_blocks"}))
         return;
       security::AuthzSource src;
-      src.principals = r.strings(*s, sp, "principals");
-      src.not_principals = r.strings(*s, sp, "not_principals");
-      src.request_principals = r.strings(*s, sp, "request_principals");
-      src.not_request_principals = r.strings(*s, sp, "not_request_principals");
-      src.namespaces = r.strings(*s, sp, "namespaces");
-      src.not_namespaces = r.strings(*s, sp, "not_namespaces");
-      src.ip_blocks = r.strings(*s, sp, "ip_blocks");
-      src.not_ip_blocks = r.strings(*s, sp, "not_ip_blocks");
-      src.remote_ip_blocks = r.strings(*s, sp, "remote_ip_blocks");
-      src.not_remote_ip_blocks = r.strings(*s, sp, "not_remote_ip_blocks");
+      src.principals = r.strings(s, sp, "principals");
+      src.not_principals = r.strings(s, sp, "not_principals");
+      src.request_principals = r.strings(s, sp, "request_principals");
+      src.not_request_principals = r.strings(s, sp, "not_request_principals");
+      src.namespaces = r.strings(s, sp, "namespaces");
+      src.not_namespaces = r.strings(s, sp, "not_namespaces");
+      src.ip_blocks = r.strings(s, sp, "ip_blocks");
+      src.not_ip_blocks = r.strings(s, sp, "not_ip_blocks");
+      src.remote_ip_blocks = r.strings(s, sp, "remote_ip_blocks");
+      src.not_remote_ip_blocks = r.strings(s, sp, "not_remote_ip_blocks");
       rule.from.push_back(std::move(src));
     });
-    r.forEach(ro, rp, "to", [&](const json& to, const std::string& tp) {
-      if (!r.object(to, tp, {"operation"})) return;
-      auto op = to.find("operation");
-      if (op == to.end()) return r.fail(tp + ".operation", "is required");
-      std::string opp = tp + ".operation";
-      if (!r.object(*op, opp,
+    r.forEach(ro, rp, "to", [&](const json& op, const std::string& opp) {
+      if (!r.object(op, opp,
                     {"hosts", "not_hosts", "ports", "not_ports", "methods", "not_methods", "paths",
                      "not_paths"}))
         return;
       security::AuthzOperation operation;
-      operation.hosts = r.strings(*op, opp, "hosts");
-      operation.not_hosts = r.strings(*op, opp, "not_hosts");
-      operation.ports = r.strings(*op, opp, "ports");
-      operation.not_ports = r.strings(*op, opp, "not_ports");
-      operation.methods = r.strings(*op, opp, "methods");
-      operation.not_methods = r.strings(*op, opp, "not_methods");
-      operation.paths = r.strings(*op, opp, "paths");
-      operation.not_paths = r.strings(*op, opp, "not_paths");
+      operation.hosts = r.strings(op, opp, "hosts");
+      operation.not_hosts = r.strings(op, opp, "not_hosts");
+      operation.ports = r.strings(op, opp, "ports");
+      operation.not_ports = r.strings(op, opp, "not_ports");
+      operation.methods = r.strings(op, opp, "methods");
+      operation.not_methods = r.strings(op, opp, "not_methods");
+      operation.paths = r.strings(op, opp, "paths");
+      operation.not_paths = r.strings(op, opp, "not_paths");
       rule.to.push_back(std::move(operation));
     });
     r.forEach(ro, rp, "when", [&](const json& wo, const std::string& wp) {
