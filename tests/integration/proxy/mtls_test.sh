@@ -105,7 +105,11 @@ cat >"$WORK/client.json" <<JSON
    {"name": "httpbin-h2", "domains": ["h2.httpbin.foo"], "routes": [
      {"clusters": [{"cluster": "outbound|8000|h2|httpbin.foo.svc.cluster.local"}]}]},
    {"name": "wrong-sa", "domains": ["wrong.httpbin.foo"], "routes": [
-     {"clusters": [{"cluster": "outbound|8000|wrong|httpbin.foo.svc.cluster.local"}]}]}]}],
+     {"clusters": [{"cluster": "outbound|8000|wrong|httpbin.foo.svc.cluster.local"}]}]},
+   {"name": "mutual", "domains": ["mutual.httpbin.foo"], "routes": [
+     {"clusters": [{"cluster": "outbound|8000|mutual|httpbin.foo.svc.cluster.local"}]}]},
+   {"name": "disable", "domains": ["disable.httpbin.foo"], "routes": [
+     {"clusters": [{"cluster": "outbound|8000|disable|httpbin.foo.svc.cluster.local"}]}]}]}],
  "clusters": [
    {"name": "outbound|8000||httpbin.foo.svc.cluster.local", "protocol": "http1",
     "endpoints": [{"address": "198.18.1.2", "port": 15006,
@@ -117,7 +121,16 @@ cat >"$WORK/client.json" <<JSON
    {"name": "outbound|8000|wrong|httpbin.foo.svc.cluster.local", "protocol": "http1",
     "endpoints": [{"address": "198.18.1.2", "port": 15006}],
     "tls": {"mode": "istio_mutual",
-            "subject_alt_names": ["spiffe://cluster.local/ns/foo/sa/not-httpbin"]}}],
+            "subject_alt_names": ["spiffe://cluster.local/ns/foo/sa/not-httpbin"]}},
+   {"name": "outbound|8000|mutual|httpbin.foo.svc.cluster.local", "protocol": "http1",
+    "endpoints": [{"address": "198.18.1.2", "port": 15006}],
+    "tls": {"mode": "mutual", "client_certificate": "$WORK/client/cert-chain.pem",
+            "private_key": "$WORK/client/key.pem", "ca_certificates": "$WORK/root/root-cert.pem",
+            "subject_alt_names": ["spiffe://cluster.local/ns/foo/sa/httpbin"]}},
+   {"name": "outbound|8000|disable|httpbin.foo.svc.cluster.local", "protocol": "http1",
+    "endpoints": [{"address": "198.18.1.2", "port": 15006,
+                   "labels": {"security.istio.io/tlsMode": "istio"}}],
+    "tls": {"mode": "disable"}}],
  "security": {
    "identity": {"cert_chain": "$WORK/id-a/cert-chain.pem", "key": "$WORK/id-a/key.pem",
                 "root_cert": "$WORK/id-a/root-cert.pem"}}}
@@ -143,6 +156,10 @@ expect_eq "B served the HTTP/2 hop as HTTP/2 (ALPN istio-h2)" 1 \
   "$(stat_value "$SERVER" 15000 downstream_cx_http2_total)"
 code=$(C curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'Host: wrong.httpbin.foo' http://127.0.0.1:15001/)
 expect_eq "A refuses B when B is not the expected service account" 503 "$code"
+out=$(C curl -s -m 5 -H 'Host: mutual.httpbin.foo' http://127.0.0.1:15001/private)
+expect_match "A->B with DestinationRule MUTUAL (user files, SAN checked)" "$SLEEP_XFCC" "$out"
+code=$(C curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'Host: disable.httpbin.foo' http://127.0.0.1:15001/)
+expect_eq "DestinationRule DISABLE wins over auto mTLS: STRICT B refuses the plaintext" 503 "$code"
 out=$(C curl -s -m 5 -H 'Host: httpbin.foo' -H 'x-forwarded-client-cert: By=forged' \
   http://127.0.0.1:15001/public/forged)
 expect_match "a forged x-forwarded-client-cert is replaced" "xfcc=By=spiffe://.*$SLEEP_XFCC$" "$out"
