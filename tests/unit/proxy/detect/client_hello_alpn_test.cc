@@ -16,7 +16,9 @@ std::string clientHello(const std::string& alpn_wire, const char* sni) {
   if (!alpn_wire.empty())
     SSL_set_alpn_protos(ssl.get(), reinterpret_cast<const unsigned char*>(alpn_wire.data()),
                         static_cast<unsigned>(alpn_wire.size()));
-  if (sni) SSL_set_tlsext_host_name(ssl.get(), sni);
+  if (sni)
+    SSL_ctrl(ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(sni));
   SSL_set_connect_state(ssl.get());
   SSL_do_handshake(ssl.get());
   std::string out(BIO_ctrl_pending(wbio), '\0');
