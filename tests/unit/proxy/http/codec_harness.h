@@ -82,12 +82,17 @@ class CodecHarness {
     Event ready(ex);
     size_t length = 0;
     s->request_body->on_readable = [&ready] { ready.notify(); };
+    // At teardown the io_context may destroy this frame before the connection aborts the body:
+    // the callback must not outlive `ready`.
+    struct Unhook {
+      std::shared_ptr<BodyPipe> pipe;
+      ~Unhook() { pipe->on_readable = nullptr; }
+    } unhook{s->request_body};
     for (;;) {
       length += s->request_body->readAll().size();
       if (s->request_body->ended() || s->request_body->aborted()) break;
       co_await ready.wait();
     }
-    s->request_body->on_readable = nullptr;
     if (s->request_body->aborted()) co_return;
     sendLocalReply(*s, 200,
                    s->request.method + " " + s->request.path + " " + std::to_string(length));
