@@ -1,5 +1,6 @@
 #include "proxy/detect/protocol_detection.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace meshnode::proxy {
@@ -106,6 +107,46 @@ Protocol extractSni(std::string_view data, std::string* sni) {
     pos += len;
   }
   return Protocol::kTls;
+}
+
+std::vector<std::string> clientHelloAlpn(std::string_view data) {
+  std::vector<std::string> out;
+  auto u8 = [&](size_t at) { return static_cast<uint8_t>(data[at]); };
+  auto u16 = [&](size_t at) { return static_cast<size_t>(u8(at) << 8 | u8(at + 1)); };
+  if (data.size() < 5 || u8(0) != 0x16 || u8(1) != 0x03) return out;
+  size_t record = u16(3);
+  if (data.size() < 5 + record) return out;
+  data = data.substr(5, record);
+  if (data.size() < 4 || u8(0) != 0x01) return out;
+  size_t pos = 4 + 2 + 32;
+  if (pos + 1 > data.size()) return out;
+  pos += 1 + u8(pos);
+  if (pos + 2 > data.size()) return out;
+  pos += 2 + u16(pos);
+  if (pos + 1 > data.size()) return out;
+  pos += 1 + u8(pos);
+  if (pos + 2 > data.size()) return out;
+  size_t end = pos + 2 + u16(pos);
+  if (end > data.size()) return out;
+  pos += 2;
+  while (pos + 4 <= end) {
+    size_t type = u16(pos), len = u16(pos + 2);
+    pos += 4;
+    if (pos + len > end) return {};
+    if (type == 16 && len >= 2) {  // application_layer_protocol_negotiation
+      size_t p = pos + 2;
+      size_t list_end = std::min(pos + 2 + u16(pos), pos + len);
+      while (p + 1 <= list_end) {
+        size_t n = u8(p);
+        if (p + 1 + n > list_end) return {};
+        out.emplace_back(data.substr(p + 1, n));
+        p += 1 + n;
+      }
+      return out;
+    }
+    pos += len;
+  }
+  return out;
 }
 
 }  // namespace meshnode::proxy

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace meshnode::proxy {
 
@@ -17,6 +18,11 @@ Protocol detectProtocol(std::string_view data);
 // The server_name of a complete TLS ClientHello. Returns kNeedMore while the record is
 // incomplete, kTls with *sni set (possibly empty when absent), or kOpaque when malformed.
 Protocol extractSni(std::string_view data, std::string* sni);
+
+// The ALPN protocols a complete TLS ClientHello offers, in order; empty when it offers none
+// or is malformed. PERMISSIVE inbound ports use it to tell mesh mTLS ("istio-*") from a
+// client's own TLS.
+std::vector<std::string> clientHelloAlpn(std::string_view data);
 
 inline constexpr size_t kMaxDetectionBytes = 16 * 1024;
 

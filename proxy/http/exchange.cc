@@ -13,8 +13,10 @@
 #include "proxy/http/mirror.h"
 #include "proxy/http/upstream_request.h"
 #include "proxy/router/router.h"
+#include "proxy/security/request_policy.h"
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stream/event.h"
 #include "proxy/tcp/tcp_proxy.h"
 
 namespace meshnode::proxy {
@@ -73,7 +75,7 @@ asio::awaitable<void> relayUpgrade(DownstreamStream& ds, ResponseHead response,
     upstream.close();
     co_return;
   }
-  co_await relayTcp(std::move(down->socket), std::move(down->buffered), std::move(up->socket),
+  co_await relayTcp(std::move(down->transport), std::move(down->buffered), std::move(up->transport),
                     std::move(up->buffered));
 }
 
@@ -111,6 +113,10 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     ~ActiveGuard() { drop(Stats::get().downstream_rq_active); }
   } guard;
   SnapshotPtr snap = worker.snapshot();
+  if (!admitRequest(*snap, info, *ds)) {
+    co_await ds->finished();
+    co_return;
+  }
   const RequestHead& req = ds->request;
 
   const HttpRouteTable* table = findRouteTable(*snap, info.direction, info.port);
@@ -133,7 +139,7 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     if (fault.delay.count()) {
       bump(stats.fault_delays_injected);
       asio::steady_timer delay(co_await asio::this_coro::executor, fault.delay);
-      co_await delay.async_wait(asio::use_awaitable);
+      co_await delay.async_wait(kNoThrow);
     }
     if (fault.abort_status) {
       bump(stats.fault_aborts_injected);
@@ -197,7 +203,7 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
   auto body = upstream->response_body;
   ds->sendResponse(std::move(resp), body);
 
-  auto finished = co_await (ds->finished() || deadline.async_wait(asio::use_awaitable));
+  auto finished = co_await (ds->finished() || deadline.async_wait(kNoThrow));
   if (finished.index() == 1) {
     bump(stats.upstream_rq_timeout);
     upstream->reset();

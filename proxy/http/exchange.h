@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -19,6 +20,12 @@ struct ConnectionInfo {
   uint16_t port = 0;  // original destination port (or the listener's)
   std::optional<asio::ip::tcp::endpoint> original_dst;
   asio::ip::tcp::endpoint downstream_remote;
+  // Set when the inbound side terminated mesh mTLS: the verified peer, the server name the
+  // peer asked for, and the x-forwarded-client-cert element that describes the peer.
+  std::string peer_spiffe_id;  // spiffe://td/ns/x/sa/y
+  std::string peer_namespace;
+  std::string sni;
+  std::string forwarded_client_cert;
 };
 
 // One request from routing to the last byte of its response, on the snapshot that was in force

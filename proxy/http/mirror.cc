@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stream/event.h"
 
 namespace meshnode::proxy {
 namespace {
@@ -37,7 +38,7 @@ asio::awaitable<void> sendCopy(Worker& worker, SnapshotPtr snapshot, const Clust
   bump(Stats::get().upstream_rq_mirrored);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   timer.expires_after(timeout);
-  auto r = co_await (stream->response() || timer.async_wait(asio::use_awaitable));
+  auto r = co_await (stream->response() || timer.async_wait(kNoThrow));
   if (stream->response_body) stream->response_body->detach();
   if (r.index() == 1 || !stream->response_body || !stream->response_body->ended()) stream->reset();
 }

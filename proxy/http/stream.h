@@ -10,14 +10,15 @@
 
 #include "common/result.h"
 #include "proxy/http/message.h"
+#include "proxy/network/transport.h"
 #include "proxy/stream/body_pipe.h"
 
 namespace meshnode::proxy {
 
 // An HTTP/1.1 connection handed over after a 101 response (WebSocket and other upgrades): the
-// socket and the bytes already read past the 101 exchange.
+// transport and the bytes already read past the 101 exchange.
 struct Tunnel {
-  asio::ip::tcp::socket socket;
+  TransportPtr transport;
   std::string buffered;
 };
 

@@ -10,6 +10,7 @@
 #include "proxy/router/retry_policy.h"
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stream/event.h"
 #include "proxy/upstream/hash_ring.h"
 
 namespace meshnode::proxy {
@@ -53,8 +54,8 @@ asio::awaitable<Attempt> tryOnce(Worker& worker, const Snapshot& snapshot, const
     per_try.expires_after(per_try_timeout);
   else
     per_try.expires_at(deadline.expiry());
-  auto r = co_await (a.stream->response() || per_try.async_wait(asio::use_awaitable) ||
-                     deadline.async_wait(asio::use_awaitable));
+  auto r = co_await (a.stream->response() || per_try.async_wait(kNoThrow) ||
+                     deadline.async_wait(kNoThrow));
   if (r.index() != 0) {
     a.stream->reset();
     a.deadline_passed = r.index() == 2 || Clock::now() >= deadline.expiry();
@@ -168,8 +169,7 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
       if (endpoint) pick.avoid.push_back(endpoint);
       asio::steady_timer backoff(ex);
       backoff.expires_after(retryBackoff(retries, lb.rng()));
-      auto waited = co_await (backoff.async_wait(asio::use_awaitable) ||
-                              deadline.async_wait(asio::use_awaitable));
+      auto waited = co_await (backoff.async_wait(kNoThrow) || deadline.async_wait(kNoThrow));
       if (waited.index() == 1) {
         bump(Stats::get().upstream_rq_timeout);
         co_return localAnswer(504, "upstream request timeout");

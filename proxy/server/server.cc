@@ -40,7 +40,11 @@ Result<UniqueFd> bindListener(const Listener& l) {
 }  // namespace
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)), signals_(main_), drain_timer_(main_), trim_timer_(main_) {}
+    : options_(std::move(options)),
+      signals_(main_),
+      drain_timer_(main_),
+      trim_timer_(main_),
+      identity_timer_(main_) {}
 
 Server::~Server() {
   for (auto& w : workers_)
@@ -71,6 +75,7 @@ Status Server::start() {
   signals_.add(SIGINT);
   waitSignal();
   scheduleTrim();
+  pollIdentity();
   ready_ = true;
   LOG_NOTICE("serving snapshot %s with %d workers, admin on %s:%u", store_.get()->version.c_str(),
              n, options_.admin_address.c_str(), admin_->port());
@@ -91,6 +96,9 @@ Status Server::applySnapshot(SnapshotPtr snap) {
       fresh[key].push_back(std::move(*fd));
     }
   }
+  // Certificates are read before anything is published: a snapshot whose identity or cluster
+  // certificates cannot be loaded is refused whole.
+  if (auto st = tls_.apply(*snap); !st) return st;
   store_.set(snap);
   for (auto& [key, fds] : fresh)
     for (size_t i = 0; i < workers_.size(); ++i)
@@ -124,6 +132,16 @@ void Server::waitSignal() {
       beginDrain();
     }
     waitSignal();
+  });
+}
+
+// Identity files are rotated in place by the agent (or cert-manager, or an operator); a stat
+// per second notices it, and new handshakes use the new certificate.
+void Server::pollIdentity() {
+  tls_.poll();
+  identity_timer_.expires_after(std::chrono::seconds(1));
+  identity_timer_.async_wait([this](std::error_code ec) {
+    if (!ec && !draining_) pollIdentity();
   });
 }
 

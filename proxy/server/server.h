@@ -13,6 +13,7 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/server/snapshot_store.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/tls_loader.h"
 
 namespace meshnode::proxy {
 
@@ -43,6 +44,7 @@ class Server {
   void checkDrained();
   void waitSignal();
   void scheduleTrim();
+  void pollIdentity();
 
   ServerOptions options_;
   SnapshotStore store_;
@@ -50,6 +52,8 @@ class Server {
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
   asio::steady_timer trim_timer_;
+  asio::steady_timer identity_timer_;
+  TlsLoader tls_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::string, Listener> listeners_;  // by listenerKey

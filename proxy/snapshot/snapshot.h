@@ -9,6 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "security/authz_engine.h"
+#include "security/path_normalization.h"
+#include "security/peer_authn.h"
+#include "security/request_authn.h"
+
 // The compiled configuration the proxy serves. docs/snapshot.md documents its JSON form; the
 // types below are what snapshot_json.cc builds from it. A Snapshot is immutable once
 // published and shared between workers as std::shared_ptr<const Snapshot>.
@@ -62,6 +67,8 @@ struct UpstreamTls {
   std::vector<std::string> subject_alt_names;
   std::string ca_certificates, client_certificate, private_key;  // file paths
   bool insecure_skip_verify = false;
+  // False when the cluster has no `tls` object: auto mTLS then decides per endpoint.
+  bool configured = false;
 };
 
 enum class UpstreamProtocol { kHttp1, kHttp2, kDownstream };
@@ -218,6 +225,26 @@ struct Limits {
   Millis downstream_idle_timeout{3600000};
 };
 
+// Mesh security: this workload's identity, PeerAuthentication of its inbound ports,
+// RequestAuthentication and AuthorizationPolicy of its inbound requests. Read from the
+// snapshot's `security` object (docs/snapshot.md); all of it defaults to "off".
+struct SecurityConfig {
+  // Paths of cert-chain.pem, key.pem and root-cert.pem; empty: no mesh identity (no mTLS).
+  std::string cert_chain, key, root_cert;
+  bool hasIdentity() const { return !cert_chain.empty(); }
+  bool auto_mtls = true;
+  security::MtlsMode mtls_mode = security::MtlsMode::kPermissive;
+  std::map<uint16_t, security::MtlsMode> port_mtls;  // by inbound (original destination) port
+  security::PathNormalization path_normalization = security::PathNormalization::kBase;
+  std::shared_ptr<const security::AuthzEngine> authz;  // null: no policy, everything allowed
+  std::vector<security::JwtRule> jwt_rules;
+
+  security::MtlsMode modeFor(uint16_t port) const {
+    auto it = port_mtls.find(port);
+    return it != port_mtls.end() ? it->second : mtls_mode;
+  }
+};
+
 struct Snapshot {
   std::string version;
   std::vector<Listener> listeners;
@@ -225,6 +252,7 @@ struct Snapshot {
   std::vector<TcpRoute> tcp_routes;
   std::vector<Cluster> clusters;
   Limits limits;
+  SecurityConfig security;
   std::string source_json;  // the document as loaded, for /config_dump
 
   const Cluster* findCluster(const std::string& name) const;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
+#include "proxy/snapshot/security_json.h"
 
 namespace meshnode::proxy {
 namespace {
@@ -328,6 +329,7 @@ void readClusterExtras(Reader& r, const json& o, const std::string& p, Cluster* 
     c->tls.client_certificate = r.str(*it, tp, "client_certificate", false);
     c->tls.private_key = r.str(*it, tp, "private_key", false);
     c->tls.insecure_skip_verify = r.boolean(*it, tp, "insecure_skip_verify", false);
+    c->tls.configured = true;
   }
 }
 
@@ -555,7 +557,8 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
   auto snap = std::make_shared<Snapshot>();
   if (!r.object(doc, "$")) return r.takeError();
   r.known(doc, "$",
-          {"schema", "version", "listeners", "http_routes", "tcp_routes", "clusters", "limits"});
+          {"schema", "version", "listeners", "http_routes", "tcp_routes", "clusters", "limits",
+           "security"});
   uint64_t schema = r.num(doc, "$", "schema", true, 0, 0, 1000);
   if (!r.failed() && schema != kSnapshotSchema)
     r.fail("$.schema", "is " + std::to_string(schema) + "; this proxy reads schema " +
@@ -670,6 +673,12 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
     readLimits(r, *l, "$.limits", &snap->limits);
 
   if (r.failed()) return r.takeError();
+
+  if (auto sec = doc.find("security"); sec != doc.end()) {
+    auto security = parseSecurityConfig(*sec, origin);
+    if (!security) return security.error();
+    snap->security = std::move(*security);
+  }
 
   // Cross references: every name a route uses must exist, and names must be unique.
   std::set<std::string> names;

@@ -4,11 +4,16 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 namespace meshnode::proxy {
+
+// Completion token for timer waits raced against other work: a cancelled wait returns its error
+// code instead of throwing, so a request that beats its deadline costs no exception.
+inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 // A wake-up flag a coroutine can wait on; notify() before wait() is not lost.
 // Runs on one worker thread, like everything it wakes.

@@ -1,9 +1,6 @@
 #include "proxy/tcp/tcp_proxy.h"
 
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include "proxy/stats/stats.h"
 
@@ -12,44 +9,39 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
-asio::awaitable<void> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
-                           Stats::Counter& rx, Stats::Counter& tx) {
+asio::awaitable<void> pump(Transport& from, Transport& to, Stats::Counter& rx, Stats::Counter& tx) {
   char buf[16384];
   std::error_code ec;
   for (;;) {
-    size_t n = co_await from.async_read_some(asio::buffer(buf),
-                                             asio::redirect_error(asio::use_awaitable, ec));
+    size_t n = co_await from.readSome(asio::buffer(buf), ec);
     if (ec || n == 0) break;
     bump(rx, n);
-    co_await asio::async_write(to, asio::buffer(buf, n),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await to.writeAll(asio::buffer(buf, n), ec);
     if (ec) {
-      from.close(ec);
+      from.close();
       break;
     }
     bump(tx, n);
   }
-  to.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (to.isOpen()) co_await to.shutdownSend();
 }
 
 }  // namespace
 
-asio::awaitable<void> relayTcp(asio::ip::tcp::socket downstream, std::string to_upstream,
-                               asio::ip::tcp::socket upstream, std::string to_downstream) {
+asio::awaitable<void> relayTcp(TransportPtr downstream, std::string to_upstream,
+                               TransportPtr upstream, std::string to_downstream) {
   std::error_code ec;
   if (!to_upstream.empty()) {
-    co_await asio::async_write(upstream, asio::buffer(to_upstream),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await upstream->writeAll(asio::buffer(to_upstream), ec);
     if (ec) co_return;
   }
   if (!to_downstream.empty()) {
-    co_await asio::async_write(downstream, asio::buffer(to_downstream),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await downstream->writeAll(asio::buffer(to_downstream), ec);
     if (ec) co_return;
   }
   auto& s = Stats::get();
-  co_await (pump(downstream, upstream, s.downstream_bytes_rx, s.upstream_bytes_tx) &&
-            pump(upstream, downstream, s.upstream_bytes_rx, s.downstream_bytes_tx));
+  co_await (pump(*downstream, *upstream, s.downstream_bytes_rx, s.upstream_bytes_tx) &&
+            pump(*upstream, *downstream, s.upstream_bytes_rx, s.downstream_bytes_tx));
 }
 
 }  // namespace meshnode::proxy

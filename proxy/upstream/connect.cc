@@ -8,6 +8,9 @@
 
 #include "proxy/network/socket_options.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stream/event.h"
+#include "proxy/tls/mesh_tls.h"
+#include "proxy/tls/tls_store.h"
 
 namespace meshnode::proxy {
 
@@ -22,7 +25,7 @@ asio::awaitable<Result<asio::ip::tcp::socket>> connectUpstream(asio::ip::tcp::en
   std::error_code ec;
   auto which =
       co_await (socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec)) ||
-                timer.async_wait(asio::use_awaitable));
+                timer.async_wait(kNoThrow));
   if (which.index() == 1) {
     bump(Stats::get().upstream_cx_connect_timeout);
     bump(Stats::get().upstream_cx_connect_fail);
@@ -38,6 +41,34 @@ asio::awaitable<Result<asio::ip::tcp::socket>> connectUpstream(asio::ip::tcp::en
   }
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   co_return std::move(socket);
+}
+
+asio::awaitable<Result<TransportPtr>> connectTransport(const Cluster* cluster,
+                                                       asio::ip::tcp::endpoint endpoint,
+                                                       security::AppProtocol protocol) {
+  Millis timeout = cluster ? cluster->connect_timeout : Millis(5000);
+  std::optional<ossl::SslPtr> ssl;
+  if (cluster) {
+    auto contexts = TlsStore::get().current();
+    static const TlsContexts kNone;
+    auto made = newUpstreamSsl(contexts ? *contexts : kNone, *cluster, endpoint, protocol);
+    if (!made) {
+      bump(Stats::get().upstream_cx_connect_fail);
+      co_return made.error();
+    }
+    ssl = std::move(*made);
+  }
+  auto socket = co_await connectUpstream(endpoint, timeout);
+  if (!socket) co_return socket.error();
+  if (!ssl) co_return makeTcpTransport(std::move(*socket));
+  auto tls = co_await connectTls(std::move(*socket), std::move(*ssl), timeout);
+  if (!tls) {
+    bump(Stats::get().upstream_cx_connect_fail);
+    Error e = tls.error();
+    e.detail = toString(endpoint) + ": " + e.detail;
+    co_return e;
+  }
+  co_return tls;
 }
 
 }  // namespace meshnode::proxy

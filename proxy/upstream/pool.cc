@@ -8,6 +8,7 @@
 #include "proxy/http/http2/client_connection.h"
 #include "proxy/network/socket_options.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stream/event.h"
 #include "proxy/upstream/connect.h"
 
 namespace meshnode::proxy {
@@ -32,18 +33,19 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
   }
   // Counted from the connect on, so a burst of requests cannot open more than the limit.
   ++per_cluster_[cluster.name];
-  auto socket = co_await connectUpstream(endpoint, cluster.connect_timeout);
-  if (!socket) {
+  auto transport = co_await connectTransport(
+      &cluster, endpoint, http2 ? security::AppProtocol::kHttp2 : security::AppProtocol::kHttp11);
+  if (!transport) {
     --per_cluster_[cluster.name];
-    co_return socket.error();
+    co_return transport.error();
   }
   std::shared_ptr<UpstreamConnection> conn;
   if (http2) {
-    auto c = std::make_shared<http2::ClientConnection>(std::move(*socket), cluster, limits);
+    auto c = std::make_shared<http2::ClientConnection>(std::move(*transport), cluster, limits);
     c->start();
     conn = c;
   } else {
-    auto c = std::make_shared<http1::ClientConnection>(std::move(*socket), cluster, limits);
+    auto c = std::make_shared<http1::ClientConnection>(std::move(*transport), cluster, limits);
     c->start();
     conn = c;
   }
@@ -71,7 +73,7 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::wai
   auto give_up = std::chrono::steady_clock::now() + cluster.connect_timeout;
   while (!closed_ && std::chrono::steady_clock::now() < give_up) {
     timer.expires_after(std::chrono::milliseconds(2));
-    co_await timer.async_wait(asio::use_awaitable);
+    co_await timer.async_wait(kNoThrow);
     for (auto& c : pools_[key])
       if (c->available()) co_return c;
     for (auto& [k, conns] : pools_) {

@@ -48,14 +48,15 @@ class ClientConnection::Stream : public UpstreamStream {
   std::optional<Error> error_;
 };
 
-ClientConnection::ClientConnection(asio::ip::tcp::socket socket, const Cluster& cluster,
+ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluster,
                                    const Limits& limits)
-    : socket_(std::move(socket)),
+    : transport_(std::move(transport)),
+      executor_(transport_->executor()),
       idle_timeout_(cluster.idle_timeout),
       max_requests_(cluster.max_requests_per_connection),
       limits_(limits),
-      wake_(socket_.get_executor()),
-      idle_timer_(socket_.get_executor()) {
+      wake_(executor_),
+      idle_timer_(executor_) {
   llhttp_settings_init(&settings_);
   settings_.on_status = &ClientConnection::onStatus;
   settings_.on_header_field = &ClientConnection::onHeaderField;
@@ -75,27 +76,25 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::start() {
-  asio::co_spawn(socket_.get_executor(), readLoop(), asio::detached);
+  asio::co_spawn(executor_, readLoop(), asio::detached);
   armIdleTimer();
 }
 
 void ClientConnection::close() {
   if (closed_) return;
   closed_ = true;
-  std::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  if (transport_) transport_->close();
   idle_timer_.cancel();
   failCurrent("upstream connection closed");
   wake_.notify();
 }
 
 std::optional<Tunnel> ClientConnection::takeTunnel() {
-  if (!upgraded_ || !socket_.is_open()) return std::nullopt;
+  if (!upgraded_ || !open()) return std::nullopt;
   upgraded_ = false;
   closed_ = true;  // never back in the pool
   current_.reset();
-  return Tunnel{std::move(socket_), std::move(tunnel_bytes_)};
+  return Tunnel{std::move(transport_), std::move(tunnel_bytes_)};
 }
 
 void ClientConnection::failCurrent(const std::string& why) {
@@ -116,8 +115,8 @@ void ClientConnection::armIdleTimer() {
 
 std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead& head,
                                                                std::shared_ptr<BodyPipe> body) {
-  auto stream = std::make_shared<Stream>(weak_from_this(), socket_.get_executor(),
-                                         limits_.buffer_high_watermark);
+  auto stream =
+      std::make_shared<Stream>(weak_from_this(), executor_, limits_.buffer_high_watermark);
   stream->head_request = head.method == "HEAD";
   stream->response_body->on_consumed = [weak = weak_from_this()](size_t) {
     if (auto c = weak.lock()) c->wake_.notify();
@@ -145,7 +144,7 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
     framing = Framing::kLength;
   }
   if (!body || framing == Framing::kNone) body.reset();
-  asio::co_spawn(socket_.get_executor(),
+  asio::co_spawn(executor_,
                  writeRequest(stream, serializeRequestHead(h, framing), std::move(body),
                               static_cast<int>(framing)),
                  asio::detached);
@@ -158,7 +157,7 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
                                                      int framing_value) {
   auto self = shared_from_this();
   auto framing = static_cast<Framing>(framing_value);
-  Event ready(socket_.get_executor());
+  Event ready(executor_);
   if (body) body->on_readable = [&ready] { ready.notify(); };
   char chunk[16384];
   std::error_code ec;
@@ -178,8 +177,7 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
     }
     if (!out.empty()) {
       bump(Stats::get().upstream_bytes_tx, out.size());
-      co_await asio::async_write(socket_, asio::buffer(out),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await transport_->writeAll(asio::buffer(out), ec);
       out.clear();
       if (ec) {
         if (body) body->detach();
@@ -213,8 +211,7 @@ asio::awaitable<void> ClientConnection::readLoop() {
       continue;
     }
     std::error_code ec;
-    size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+    size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
     if (ec || n == 0) {
       if (current_ && current_->hasHead()) llhttp_finish(&parser_);  // close-delimited body
       close();
@@ -319,7 +316,7 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
     if (!c->keep_alive_) {
       c->closed_ = true;  // the read loop closes the socket when it regains control
       std::error_code ec;
-      c->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      c->transport_->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     } else {
       c->armIdleTimer();
     }

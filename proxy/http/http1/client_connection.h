@@ -8,6 +8,7 @@
 #include <llhttp.h>
 
 #include "proxy/http/stream.h"
+#include "proxy/network/transport.h"
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/stream/event.h"
 
@@ -18,7 +19,7 @@ namespace meshnode::proxy::http1 {
 class ClientConnection : public UpstreamConnection,
                          public std::enable_shared_from_this<ClientConnection> {
  public:
-  ClientConnection(asio::ip::tcp::socket socket, const Cluster& cluster, const Limits& limits);
+  ClientConnection(TransportPtr transport, const Cluster& cluster, const Limits& limits);
   ~ClientConnection() override;
 
   // Starts the reader; call once after construction.
@@ -49,7 +50,9 @@ class ClientConnection : public UpstreamConnection,
   void failCurrent(const std::string& why);
   void armIdleTimer();
 
-  asio::ip::tcp::socket socket_;
+  TransportPtr transport_;  // null once handed over as a Tunnel
+  asio::any_io_executor executor_;
+  bool open() const { return transport_ && transport_->isOpen(); }
   Millis idle_timeout_;
   uint32_t max_requests_;
   uint32_t requests_ = 0;

@@ -22,8 +22,8 @@ class ServerConnection::Stream : public DownstreamStream {
     auto conn = conn_.lock();
     if (!conn) return;
     auto self = std::static_pointer_cast<Stream>(shared_from_this_());
-    asio::co_spawn(conn->socket_.get_executor(),
-                   conn->writeResponse(self, std::move(head), std::move(body)), asio::detached);
+    asio::co_spawn(conn->executor_, conn->writeResponse(self, std::move(head), std::move(body)),
+                   asio::detached);
   }
   void reset() override {
     if (reset_) return;
@@ -42,8 +42,8 @@ class ServerConnection::Stream : public DownstreamStream {
   bool isHttp2() const override { return false; }
   std::optional<Tunnel> takeTunnel() override {
     auto conn = std::move(upgrading_);
-    if (!conn || !conn->upgraded_ || !conn->socket_.is_open()) return std::nullopt;
-    return Tunnel{std::move(conn->socket_), conn->takeBufferedBytes()};
+    if (!conn || !conn->upgraded_ || !conn->open()) return std::nullopt;
+    return Tunnel{std::move(conn->transport_), conn->takeBufferedBytes()};
   }
 
   void finish() {
@@ -70,13 +70,14 @@ class ServerConnection::Stream : public DownstreamStream {
   bool complete_ = false;
 };
 
-ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes,
+ServerConnection::ServerConnection(TransportPtr transport, std::string initial_bytes,
                                    const Limits& limits, RequestHandler handler)
-    : socket_(std::move(socket)),
+    : transport_(std::move(transport)),
+      executor_(transport_->executor()),
       limits_(limits),
       handler_(std::move(handler)),
       buffer_(std::move(initial_bytes)),
-      wake_(socket_.get_executor()) {
+      wake_(executor_) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = &ServerConnection::onMessageBegin;
   settings_.on_url = &ServerConnection::onUrl;
@@ -101,9 +102,7 @@ void ServerConnection::drain() {
 
 void ServerConnection::closeSocket() {
   if (upgraded_ && current_) current_->upgrading_.reset();
-  std::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  if (transport_) transport_->close();
   wake_.notify();
 }
 
@@ -167,19 +166,18 @@ asio::awaitable<void> ServerConnection::run() {
         // upstream may still take it, or the pipe drops it once detached).
         if (body_full) {
           co_await wake_.wait();
-          if (!socket_.is_open()) co_return;
+          if (!open()) co_return;
           continue;
         }
       } else if (body_full || request_done) {
         co_await wake_.wait();
-        if (!socket_.is_open()) co_return;
+        if (!open()) co_return;
         continue;
       }
     }
-    if (closing_ || !socket_.is_open()) co_return;
+    if (closing_ || !open()) co_return;
     std::error_code ec;
-    size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+    size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
     if (ec || n == 0) {
       if (current_) {
         current_->request_body->abort();
@@ -306,7 +304,7 @@ int ServerConnection::headersComplete() {
       (parser_.flags & F_CONTENT_LENGTH) ? static_cast<long long>(parser_.content_length) : -1;
   h.has_body = h.content_length > 0 || (parser_.flags & F_CHUNKED);
 
-  auto stream = std::make_shared<Stream>(weak_from_this(), socket_.get_executor());
+  auto stream = std::make_shared<Stream>(weak_from_this(), executor_);
   stream->weak_self = stream;
   if (h.upgrade) stream->upgrading_ = shared_from_this();
   stream->request = std::move(h);
@@ -322,11 +320,10 @@ int ServerConnection::headersComplete() {
     // ignores Expect.
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     asio::co_spawn(
-        socket_.get_executor(),
+        executor_,
         [self = shared_from_this()]() -> asio::awaitable<void> {
           std::error_code ec;
-          co_await asio::async_write(self->socket_, asio::buffer(kContinue),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+          co_await self->transport_->writeAll(asio::buffer(kContinue), ec);
         },
         asio::detached);
   }
@@ -377,17 +374,14 @@ asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> st
       } else if (body->aborted()) {
         // The upstream broke off mid-body; only closing tells an HTTP/1 client.
         closing_ = true;
-        if (!out.empty())
-          co_await asio::async_write(socket_, asio::buffer(out),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+        if (!out.empty()) co_await transport_->writeAll(asio::buffer(out), ec);
         stream->reset();
         co_return;
       }
     }
     if (!out.empty()) {
       bump(Stats::get().downstream_bytes_tx, out.size());
-      co_await asio::async_write(socket_, asio::buffer(out),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await transport_->writeAll(asio::buffer(out), ec);
       out.clear();
       if (ec) {
         stream->reset();
@@ -396,7 +390,7 @@ asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> st
     }
     if (!body) break;
     if (body->size() == 0 && !body->ended() && !body->aborted()) {
-      Event ready(socket_.get_executor());
+      Event ready(executor_);
       body->on_readable = [&ready] { ready.notify(); };
       co_await ready.wait();
       body->on_readable = nullptr;
@@ -404,7 +398,7 @@ asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> st
   }
   Stats::get().countResponse(head.status);
   if (closing_ && !upgraded_) {
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    if (transport_) co_await transport_->shutdownSend();
   }
   stream->finish();
 }
@@ -419,8 +413,7 @@ asio::awaitable<void> ServerConnection::writeSimple(int status, const std::strin
   out += '\n';
   Stats::get().countResponse(status);
   std::error_code ec;
-  co_await asio::async_write(socket_, asio::buffer(out),
-                             asio::redirect_error(asio::use_awaitable, ec));
+  co_await transport_->writeAll(asio::buffer(out), ec);
 }
 
 }  // namespace meshnode::proxy::http1

@@ -10,6 +10,7 @@
 
 #include "proxy/http/stream.h"
 #include "proxy/network/drainable.h"
+#include "proxy/network/transport.h"
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/stream/event.h"
 
@@ -22,7 +23,7 @@ using RequestHandler = std::function<void(std::shared_ptr<DownstreamStream>)>;
 // request is read. Runs on its worker thread for its whole life.
 class ServerConnection : public Drainable, public std::enable_shared_from_this<ServerConnection> {
  public:
-  ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes, const Limits& limits,
+  ServerConnection(TransportPtr transport, std::string initial_bytes, const Limits& limits,
                    RequestHandler handler);
   ~ServerConnection() override;
 
@@ -53,7 +54,9 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
   asio::awaitable<void> writeSimple(int status, const std::string& body);
   void closeSocket();
 
-  asio::ip::tcp::socket socket_;
+  TransportPtr transport_;  // null once handed over as a Tunnel
+  asio::any_io_executor executor_;
+  bool open() const { return transport_ && transport_->isOpen(); }
   Limits limits_;
   RequestHandler handler_;
   llhttp_settings_t settings_{};

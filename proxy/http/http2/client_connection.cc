@@ -66,9 +66,9 @@ class ClientConnection::Stream : public UpstreamStream {
   bool closed_ = false;
 };
 
-ClientConnection::ClientConnection(asio::ip::tcp::socket socket, const Cluster& cluster,
+ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluster,
                                    const Limits& limits)
-    : SessionIo(std::move(socket), ""),
+    : SessionIo(std::move(transport), ""),
       limits_(limits),
       max_streams_(cluster.max_concurrent_streams),
       max_requests_(cluster.max_requests_per_connection) {
@@ -105,7 +105,7 @@ ClientConnection::~ClientConnection() {
 
 void ClientConnection::start() {
   auto self = shared_from_this();
-  asio::co_spawn(socket_.get_executor(), runIo(self), asio::detached);
+  asio::co_spawn(executor_, runIo(self), asio::detached);
 }
 
 bool ClientConnection::available() const {
@@ -130,8 +130,8 @@ ClientConnection::Stream* ClientConnection::find(int32_t id) {
 
 std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead& head,
                                                                std::shared_ptr<BodyPipe> body) {
-  auto stream = std::make_shared<Stream>(weak_from_this(), socket_.get_executor(),
-                                         limits_.buffer_high_watermark);
+  auto stream =
+      std::make_shared<Stream>(weak_from_this(), executor_, limits_.buffer_high_watermark);
   ++requests_;
   bump(Stats::get().upstream_rq_total);
   std::vector<nghttp2_nv> nva;

@@ -13,7 +13,7 @@ class ClientConnection : public UpstreamConnection,
                          public SessionIo,
                          public std::enable_shared_from_this<ClientConnection> {
  public:
-  ClientConnection(asio::ip::tcp::socket socket, const Cluster& cluster, const Limits& limits);
+  ClientConnection(TransportPtr transport, const Cluster& cluster, const Limits& limits);
   ~ClientConnection() override;
 
   void start();

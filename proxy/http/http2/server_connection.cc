@@ -66,9 +66,9 @@ class ServerConnection::Stream : public DownstreamStream {
   bool closed_ = false;
 };
 
-ServerConnection::ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes,
+ServerConnection::ServerConnection(TransportPtr transport, std::string initial_bytes,
                                    const Limits& limits, RequestHandler handler)
-    : SessionIo(std::move(socket), std::move(initial_bytes)),
+    : SessionIo(std::move(transport), std::move(initial_bytes)),
       limits_(limits),
       handler_(std::move(handler)) {
   nghttp2_session_callbacks* raw_cbs;
@@ -128,8 +128,7 @@ ServerConnection::Stream* ServerConnection::find(int32_t id) {
 int ServerConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto* c = static_cast<ServerConnection*>(user);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  auto stream =
-      std::make_shared<Stream>(c->weak_from_this(), frame->hd.stream_id, c->socket_.get_executor());
+  auto stream = std::make_shared<Stream>(c->weak_from_this(), frame->hd.stream_id, c->executor_);
   stream->request.scheme.clear();
   c->streams_[frame->hd.stream_id] = std::move(stream);
   return 0;

@@ -17,7 +17,7 @@ class ServerConnection : public SessionIo,
                          public Drainable,
                          public std::enable_shared_from_this<ServerConnection> {
  public:
-  ServerConnection(asio::ip::tcp::socket socket, std::string initial_bytes, const Limits& limits,
+  ServerConnection(TransportPtr transport, std::string initial_bytes, const Limits& limits,
                    RequestHandler handler);
   ~ServerConnection() override;
 

@@ -12,12 +12,13 @@ namespace meshnode::proxy::http2 {
 
 using namespace asio::experimental::awaitable_operators;
 
-SessionIo::SessionIo(asio::ip::tcp::socket socket, std::string initial_bytes)
-    : socket_(std::move(socket)),
+SessionIo::SessionIo(TransportPtr transport, std::string initial_bytes)
+    : transport_(std::move(transport)),
+      executor_(transport_->executor()),
       initial_bytes_(std::move(initial_bytes)),
-      write_event_(socket_.get_executor()),
-      read_event_(socket_.get_executor()),
-      write_timer_(socket_.get_executor()) {}
+      write_event_(executor_),
+      read_event_(executor_),
+      write_timer_(executor_) {}
 
 void applyCommonOptions(nghttp2_option* option, const Limits& limits) {
   nghttp2_option_set_no_auto_window_update(option, 1);
@@ -32,9 +33,7 @@ void applyCommonOptions(nghttp2_option* option, const Limits& limits) {
 }
 
 void SessionIo::closeSocket() {
-  std::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  if (transport_) transport_->close();
   write_event_.notify();
   read_event_.notify();
 }
@@ -66,7 +65,7 @@ bool SessionIo::feed(const char* data, size_t len) {
 
 asio::awaitable<void> SessionIo::readLoop() {
   std::error_code ec;
-  peer_ = socket_.is_open() ? socket_.remote_endpoint(ec).address().to_string() : "";
+  peer_ = open() ? transport_->socket().remote_endpoint(ec).address().to_string() : "";
   if (!initial_bytes_.empty()) {
     std::string first = std::move(initial_bytes_);
     if (!feed(first.data(), first.size())) {
@@ -75,13 +74,12 @@ asio::awaitable<void> SessionIo::readLoop() {
     }
   }
   char chunk[16384];
-  while (socket_.is_open() && nghttp2_session_want_read(session_.get())) {
+  while (open() && nghttp2_session_want_read(session_.get())) {
     if (readPaused()) {
       co_await read_event_.wait();
       continue;
     }
-    size_t n = co_await socket_.async_read_some(asio::buffer(chunk),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+    size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
     if (ec || n == 0) {
       closeSocket();
       break;
@@ -94,7 +92,7 @@ asio::awaitable<void> SessionIo::readLoop() {
 
 asio::awaitable<void> SessionIo::writeLoop() {
   std::string out;
-  while (socket_.is_open()) {
+  while (open()) {
     out.clear();
     write_timer_.expires_after(write_timeout_);
     for (;;) {
@@ -111,8 +109,7 @@ asio::awaitable<void> SessionIo::writeLoop() {
     }
     if (!out.empty()) {
       std::error_code ec;
-      co_await asio::async_write(socket_, asio::buffer(out),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await transport_->writeAll(asio::buffer(out), ec);
       if (ec) {
         closeSocket();
         co_return;

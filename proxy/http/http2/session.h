@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/network/transport.h"
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/stream/event.h"
 
@@ -32,21 +33,24 @@ struct OptionDeleter {
 // Runs on its worker thread.
 class SessionIo {
  public:
-  SessionIo(asio::ip::tcp::socket socket, std::string initial_bytes);
+  SessionIo(TransportPtr transport, std::string initial_bytes);
   virtual ~SessionIo() = default;
 
   // Reads and writes until the session has nothing more to do or the socket fails.
   asio::awaitable<void> runIo(std::shared_ptr<void> keep_alive);
   void wantWrite() { write_event_.notify(); }
   void closeSocket();
-  bool socketOpen() const { return socket_.is_open(); }
+  bool socketOpen() const { return open(); }
 
  protected:
   // Called after a read was fed to nghttp2, and when the connection ends.
   virtual void onIoClosed() = 0;
   virtual bool readPaused() const { return false; }
 
-  asio::ip::tcp::socket socket_;
+  bool open() const { return transport_->isOpen(); }
+
+  TransportPtr transport_;
+  asio::any_io_executor executor_;
   std::string initial_bytes_;
   SessionPtr session_;
   Event write_event_;

@@ -82,18 +82,17 @@ class CodecHarness {
     Event ready(ex);
     size_t length = 0;
     s->request_body->on_readable = [&ready] { ready.notify(); };
-    // The frame may be destroyed while suspended (io_context shutdown) before the codec is done
-    // with the pipe: the callback must not outlive `ready`.
+    // At teardown the io_context may destroy this frame before the connection aborts the body:
+    // the callback must not outlive `ready`.
     struct Unhook {
-      BodyPipe& pipe;
-      ~Unhook() { pipe.on_readable = nullptr; }
-    } unhook{*s->request_body};
+      std::shared_ptr<BodyPipe> pipe;
+      ~Unhook() { pipe->on_readable = nullptr; }
+    } unhook{s->request_body};
     for (;;) {
       length += s->request_body->readAll().size();
       if (s->request_body->ended() || s->request_body->aborted()) break;
       co_await ready.wait();
     }
-    s->request_body->on_readable = nullptr;
     if (s->request_body->aborted()) co_return;
     sendLocalReply(*s, 200,
                    s->request.method + " " + s->request.path + " " + std::to_string(length));
@@ -103,10 +102,11 @@ class CodecHarness {
   void accept() {
     acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
       if (ec) return;
-      auto conn = std::make_shared<Connection>(
-          std::move(socket), std::string(), limits_, [this](std::shared_ptr<DownstreamStream> s) {
-            asio::co_spawn(ctx_, answer(std::move(s)), asio::detached);
-          });
+      auto conn =
+          std::make_shared<Connection>(makeTcpTransport(std::move(socket)), std::string(), limits_,
+                                       [this](std::shared_ptr<DownstreamStream> s) {
+                                         asio::co_spawn(ctx_, answer(std::move(s)), asio::detached);
+                                       });
       asio::co_spawn(ctx_, conn->run(), asio::detached);
       accept();
     });
