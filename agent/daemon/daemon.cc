@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/daemon/group_probe.h"
 #include "agent/registry/file_registry.h"
 #include "agent/registry/kube_registry.h"
 #include "agent/status/http_get.h"
@@ -196,6 +197,7 @@ int Daemon::startUp() {
   }
   registry_ = std::move(*registry);
   registerEntry(Clock::now());
+  startProbe();
 
   ready_ = true;
   notifier_.ready();
@@ -346,6 +348,43 @@ void Daemon::registerEntry(Clock::time_point now) {
   LOG_NOTICE("registered %s/%s", entry_.name_space.c_str(), entry_.name.c_str());
 }
 
+void Daemon::startProbe() {
+  auto probe = findGroupProbe(settings_.config.directory, settings_.workload.group,
+                              settings_.workload.name_space);
+  if (!probe) {
+    LOG_ERROR("%s; the entry gets no Healthy condition", probe.error().detail.c_str());
+    return;
+  }
+  if (!*probe) return;
+  health_ = std::make_unique<HealthReporter>(*registry_, settings_.workload.name_space, entry_.name,
+                                             HealthReporter::Backoff{});
+  prober_ = std::make_unique<Prober>(**probe, "127.0.0.1", [this](const HealthTransition& t) {
+    std::lock_guard lock(transitions_mutex_);
+    transitions_.push_back(t);
+  });
+  LOG_NOTICE("probing workload health for %s", entry_.name.c_str());
+}
+
+void Daemon::reportHealth(Clock::time_point now) {
+  if (!health_ || !registered_) return;
+  std::deque<HealthTransition> arrived;
+  {
+    std::lock_guard lock(transitions_mutex_);
+    arrived.swap(transitions_);
+  }
+  for (const HealthTransition& t : arrived) {
+    HealthCondition c;
+    c.healthy = t.healthy;
+    c.reason = t.outcome.reason;
+    c.message = t.outcome.message;
+    c.last_probe_time = rfc3339(t.at);
+    c.last_transition_time = c.last_probe_time;
+    LOG_NOTICE("workload %s: %s", t.healthy ? "healthy" : "unhealthy", t.outcome.message.c_str());
+    health_->report(c, now);
+  }
+  health_->tick(now);
+}
+
 void Daemon::reloadSettings(Clock::time_point now) {
   notifier_.reloading();
   setStatus("reloading " + options_.config_path);
@@ -435,6 +474,7 @@ void Daemon::loop() {
     earlier(resolved_->nextDue());
     earlier(proxy_->nextRestart());
     if (registry_ && !registered_) earlier(register_retry_at_);
+    if (health_) earlier(health_->nextAttempt());
     if (resolver_)
       if (auto t = resolver_->nextTimeout()) earlier(now + *t);
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
@@ -463,6 +503,7 @@ void Daemon::loop() {
     proxy_->reap(now);
     proxy_->tick(now);
     if (registry_ && !registered_ && now >= register_retry_at_) registerEntry(now);
+    reportHealth(now);
     updateMetrics(now);
   }
 }
@@ -483,6 +524,7 @@ void Daemon::updateMetrics(Clock::time_point now) {
 void Daemon::shutDown() {
   notifier_.stopping();
   watchdog_.reset();
+  prober_.reset();
   if (registry_ && registered_) {
     setStatus("stopping: marking " + entry_.name + " disconnected");
     if (Status st =

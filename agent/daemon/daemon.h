@@ -2,13 +2,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "agent/daemon/capture_control.h"
 #include "agent/daemon/mesh_state.h"
 #include "agent/dns/dns_proxy.h"
+#include "agent/health/prober.h"
+#include "agent/registry/health_reporter.h"
 #include "agent/registry/registry.h"
 #include "agent/settings/settings.h"
 #include "agent/source/directory_watch.h"
@@ -63,6 +67,8 @@ class Daemon {
   void resolveFirstAnswers(std::chrono::milliseconds budget);
   bool waitProxyReady(std::chrono::milliseconds budget);
   void registerEntry(Clock::time_point now);
+  void startProbe();
+  void reportHealth(Clock::time_point now);
   void reloadSettings(Clock::time_point now);
   void onSignal(int signo, Clock::time_point now);
   void setStatus(const std::string& text);
@@ -89,6 +95,11 @@ class Daemon {
   std::unique_ptr<source::HostResolver> resolver_;
   std::unique_ptr<source::ResolvedHostTable> resolved_;
   bool recompile_pending_ = false;
+  // The group's probe runs on the Prober's thread; its transitions wait here for the loop.
+  std::unique_ptr<HealthReporter> health_;
+  std::mutex transitions_mutex_;
+  std::deque<HealthTransition> transitions_;
+  std::unique_ptr<Prober> prober_;
   std::unique_ptr<WatchdogPinger> watchdog_;
   std::atomic<int64_t> last_turn_ms_{0};
   status::AgentMetrics metrics_;

@@ -65,6 +65,15 @@ proxy_user=$(ps -o user= -p "$(pgrep -P "$AGENT_PID" -f meshnode-proxy | head -1
 expect_eq "proxy runs as the unprivileged user" "meshnode" "$proxy_user"
 expect_match "registry page names the entry" '"name": "shop-vm-198-18-0-1"' \
   "$(agent_status "$HOST" /debug/registry)"
+healthy=""
+for _ in $(seq 1 50); do
+  healthy=$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))
+print([c["status"] for c in e.get("status",{}).get("conditions",[]) if c["type"]=="Healthy"])' \
+    "$WORK/registry/shop.shop-vm-198-18-0-1.json" 2>/dev/null || true)
+  [[ $healthy == "['True']" ]] && break
+  sleep 0.1
+done
+expect_eq "the group's probe makes the entry Healthy" "['True']" "$healthy"
 expect_match "config dump is the snapshot" '"schema": ?1' "$(agent_status "$HOST" /debug/config_dump)"
 
 # (2) An edit reaches the running proxy within a second, under load, with no failed request.

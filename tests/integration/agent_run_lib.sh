@@ -59,6 +59,8 @@ metadata: {name: shop-vm, namespace: shop}
 spec:
   metadata: {labels: {app: shop}}
   template: {serviceAccount: shop, ports: {http: 8000}}
+  # The proxy's own readiness stands in for the workload's.
+  probe: {periodSeconds: 1, httpGet: {port: 15000, path: /ready}}
 YAML
 }
 
