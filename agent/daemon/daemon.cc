@@ -25,7 +25,6 @@ namespace {
 constexpr int kExOk = 0;
 constexpr int kExNoInput = 66;
 constexpr int kExUnavailable = 69;
-constexpr int kExSoftware = 70;
 constexpr int kExOsErr = 71;
 constexpr int kExConfig = 78;
 
@@ -80,6 +79,9 @@ int Daemon::run() {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD})
     sigaddset(&mask, s);
   ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  // A peer that closes early (a status client, a firewall tool's stdin) is an error value,
+  // never the end of the agent.
+  ::signal(SIGPIPE, SIG_IGN);
   signals_ = UniqueFd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!signals_.valid()) {
     LOG_ERROR("signalfd: %s", std::strerror(errno));
@@ -124,7 +126,9 @@ int Daemon::startUp() {
   resolved_ =
       std::make_unique<source::ResolvedHostTable>(std::chrono::seconds(settings_.dns.ttl_floor),
                                                   std::chrono::seconds(settings_.dns.ttl_ceiling));
-  if (!refreshMesh(now)) return snapshot_.json.empty() ? kExNoInput : kExConfig;
+  // Without a snapshot: either no source and nothing on disk, or a mesh this node cannot
+  // compile for (an unknown group), which is a settings problem.
+  if (!refreshMesh(now)) return resources_ ? kExConfig : kExNoInput;
   auto watch = source::DirectoryWatch::create(settings_.config.directory, options_.debounce,
                                               options_.debounce * 5);
   if (!watch) {

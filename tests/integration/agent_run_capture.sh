@@ -3,7 +3,8 @@
 # calls through the supervised proxy; a manifest edit reaches the proxy within a second while
 # h2load runs without a failed request; a proxy killed with SIGKILL is restarted and counted;
 # removing the config directory leaves the last snapshot serving; SIGTERM removes every
-# capture rule and marks the WorkloadEntry disconnected.
+# capture rule and marks the WorkloadEntry disconnected; a restart without a config source
+# serves the last good snapshot from disk.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_run_lib.sh"
 ensure_proxy_user
@@ -147,4 +148,16 @@ expect_match "entry marked disconnected" 'istio.io/disconnectedAt' \
   "$(cat "$WORK/registry/shop.shop-vm-198-18-0-1.json")"
 pgrep -f "$WORK/state/snapshot.json" >/dev/null && fail "proxy gone after stop" || pass "proxy gone after stop"
 expect_match "direct traffic after stop" "web /" "$(H curl -s --max-time 2 http://198.18.0.2/)"
+
+# A start with the config source unreachable (a reboot with the control plane away) serves the
+# last good snapshot kept on disk.
+rm -rf "$WORK/mesh"
+bg "$HOST" agent-again "$AGENT_BIN" run --config "$WORK/agent.toml"
+AGENT_PID=$LAST_PID
+wait_ready "$HOST" && pass "ready without a config source" || fail "ready without a config source"
+expect_eq "the last good snapshot serves after a restart" "v3" "$(route_header)"
+grep -q "serving the last good snapshot" "$WORK/agent-again.log" &&
+  pass "the fallback is logged" || fail "the fallback is logged"
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID" || fail "second agent exit status"
 finish

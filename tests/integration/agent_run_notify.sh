@@ -3,7 +3,8 @@
 # name each start-up step in order, READY=1 comes only after the proxy is ready and the entry
 # registered, WATCHDOG=1 pings follow at half of WATCHDOG_USEC, SIGHUP is a RELOADING=1 ..
 # READY=1 pair, and SIGTERM ends with STOPPING=1. A settings file with a mistake stops the
-# start with one line naming file, line and key.
+# start with one line naming file, line and key; so do an unknown group (exit 78) and a
+# missing config directory with no snapshot on disk (exit 66).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_run_lib.sh"
 ensure_proxy_user
@@ -83,4 +84,20 @@ ip netns exec "$HOST" "$AGENT_BIN" run --config "$WORK/agent.toml" >"$WORK/bad.l
 expect_eq "bad settings exit status" 78 "$status"
 expect_match "bad settings line" "$WORK/agent.toml:[0-9]+:[0-9]+: proxy.concurency: unknown key" \
   "$(cat "$WORK/bad.log")"
+
+# A group the mesh does not define: exit 78 naming it.
+sed -i 's/^concurency = 2/concurrency = 2/; s/^group = "shop-vm"/group = "nope"/' "$WORK/agent.toml"
+status=0
+ip netns exec "$HOST" "$AGENT_BIN" run --config "$WORK/agent.toml" >"$WORK/nogroup.log" 2>&1 || status=$?
+expect_eq "unknown group exit status" 78 "$status"
+expect_match "unknown group named" "workload group shop/nope" "$(cat "$WORK/nogroup.log")"
+
+# No config directory and no snapshot on disk: exit 66 naming both.
+sed -i 's/^group = "nope"/group = "shop-vm"/' "$WORK/agent.toml"
+rm -rf "$WORK/mesh" "$WORK/state/snapshot.json"
+status=0
+ip netns exec "$HOST" "$AGENT_BIN" run --config "$WORK/agent.toml" >"$WORK/nomesh.log" 2>&1 || status=$?
+expect_eq "no source and no snapshot exit status" 66 "$status"
+expect_match "no source named" "config.directory.*no last good snapshot at $WORK/state/snapshot.json" \
+  "$(cat "$WORK/nomesh.log")"
 finish
