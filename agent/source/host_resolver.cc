@@ -64,6 +64,10 @@ void HostResolver::onAnswer(void* arg, int status, int /*timeouts*/, ares_addrin
     return;
   }
   auto it = self->in_flight_.find(entry->token);
+  if (it == self->in_flight_.end()) {
+    if (result) ares_freeaddrinfo(result);
+    return;
+  }
   Callback callback = std::move(it->second->callback);
   std::string host = std::move(it->second->host);
   self->in_flight_.erase(it);
