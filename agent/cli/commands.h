@@ -13,10 +13,12 @@ struct Command {
 };
 
 int runCompile(int argc, char** argv);
+int runRun(int argc, char** argv);
 
 inline constexpr Command kCommands[] = {
     {"check", meshnode::agent::runCheck, "validate agent.toml and what it points at"},
     {"compile", runCompile, "print the proxy snapshot compiled for a node"},
+    {"run", runRun, "run the agent: capture, DNS, registration, the supervised proxy"},
 };
 
 }  // namespace meshnode::agent::cli

@@ -108,15 +108,19 @@ asio::awaitable<void> SessionIo::writeLoop() {
       if (out.size() >= 65536) break;
     }
     if (!out.empty()) {
+      // A peer that stops reading for a whole write timeout is given up on.
       std::error_code ec;
-      co_await transport_->writeAll(asio::buffer(out), ec);
-      if (ec) {
+      auto r = co_await (transport_->writeAll(asio::buffer(out), ec) ||
+                         write_timer_.async_wait(kNoThrow));
+      if (r.index() == 1 || ec) {
         closeSocket();
         co_return;
       }
       continue;
     }
-    if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
+    // After a fatal read error nghttp2 may still say it wants to read; the reader is gone.
+    if (!nghttp2_session_want_write(session_.get()) &&
+        (read_done_ || !nghttp2_session_want_read(session_.get())))
       break;
     co_await write_event_.wait();
   }

@@ -1,0 +1,87 @@
+#include "agent/daemon/mesh_state.h"
+
+#include <nlohmann/json.hpp>
+
+#include "agent/istio/loader.h"
+#include "common/file.h"
+#include "proxy/snapshot/snapshot_json.h"
+
+namespace meshnode::agent::daemon {
+
+Result<MeshLoad> loadMesh(const AgentSettings& settings, const istio::Resources* previous) {
+  MeshLoad load;
+  istio::LoadReport report;
+  if (Status st = istio::loadDirectory(settings.config.directory, &load.resources, &report); !st)
+    return makeError(st.error().code, Side::kConfig,
+                     settings.file + ": config.directory: " + st.error().detail, true);
+  if (previous) istio::keepLastGood(*previous, report.rejected, &load.resources);
+  load.errors = std::move(report.errors);
+  load.warnings = std::move(report.warnings);
+  return load;
+}
+
+Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
+                                    const istio::Resources& resources,
+                                    const compiler::ResolvedHosts& resolved) {
+  compiler::CompileInput input;
+  input.resources = &resources;
+  input.node.ns = settings.workload.name_space;
+  input.node.ip = settings.workload.address;
+  input.node.workload_group = settings.workload.group;
+  input.resolved = resolved;
+  auto out = compiler::compileSnapshot(input);
+  if (!out) return out.error();
+  if (auto parsed = proxy::parseSnapshot(out->json, "compiled snapshot"); !parsed)
+    return makeError(ErrorCode::kInternal, Side::kInternal,
+                     "the proxy would refuse the compiled snapshot: " + parsed.error().detail);
+  return CompiledSnapshot{std::move(out->json), std::move(out->version)};
+}
+
+Result<CompiledSnapshot> readSnapshotFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) return text.error();
+  if (auto parsed = proxy::parseSnapshot(*text, path); !parsed) return parsed.error();
+  CompiledSnapshot s;
+  auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (doc.is_object() && doc.contains("version") && doc["version"].is_string())
+    s.version = doc["version"].get<std::string>();
+  s.json = std::move(*text);
+  return s;
+}
+
+WorkloadTemplate workloadTemplate(const AgentSettings& settings,
+                                  const istio::Resources& resources) {
+  WorkloadTemplate t;
+  t.group = settings.workload.group;
+  t.name_space = settings.workload.name_space;
+  for (const auto& g : resources.workload_groups) {
+    if (g.meta.name != t.group || g.meta.ns != t.name_space) continue;
+    t.labels = g.template_.labels;
+    for (const auto& [k, v] : g.labels)
+      t.labels.emplace(k, v);
+    t.service_account = g.template_.service_account;
+    t.network = g.template_.network;
+    t.locality = g.template_.locality;
+    t.weight = g.template_.weight;
+    t.ports = g.template_.ports;
+  }
+  if (!settings.workload.network.empty()) t.network = settings.workload.network;
+  if (!settings.workload.service_account.empty())
+    t.service_account = settings.workload.service_account;
+  return t;
+}
+
+std::vector<dns::MeshHost> meshHosts(const istio::Resources& resources) {
+  std::vector<dns::MeshHost> hosts;
+  for (const auto& se : resources.service_entries)
+    for (const auto& h : se.hosts) {
+      dns::MeshHost m{h, {}};
+      // CIDR blocks are for capture, not for a DNS answer.
+      for (const auto& a : se.addresses)
+        if (a.find('/') == std::string::npos) m.addresses.push_back(a);
+      hosts.push_back(std::move(m));
+    }
+  return hosts;
+}
+
+}  // namespace meshnode::agent::daemon

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "agent/compiler/compiler.h"
+#include "agent/dns/name_table.h"
+#include "agent/istio/resource.h"
+#include "agent/registry/workload_entry.h"
+#include "agent/settings/settings.h"
+#include "common/result.h"
+
+namespace meshnode::agent::daemon {
+
+// The mesh as last read from the config directory. A manifest that fails validation keeps its
+// previous good version (istio::keepLastGood), so one bad edit never drops a working route.
+struct MeshLoad {
+  istio::Resources resources;
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+};
+
+// Reads config.directory; the error names the key and the directory.
+Result<MeshLoad> loadMesh(const AgentSettings& settings, const istio::Resources* previous);
+
+struct CompiledSnapshot {
+  std::string json;
+  std::string version;
+};
+
+// Compiles this node's snapshot and has the proxy's own parser accept it before anything is
+// written: the agent never hands the proxy a file it would refuse.
+Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
+                                    const istio::Resources& resources,
+                                    const compiler::ResolvedHosts& resolved);
+
+// The "version" of a snapshot document already on disk.
+Result<CompiledSnapshot> readSnapshotFile(const std::string& path);
+
+// The WorkloadGroup's template as registration needs it; settings override network and
+// service account. Without the group (mesh unavailable at start) only the names are known.
+WorkloadTemplate workloadTemplate(const AgentSettings& settings, const istio::Resources& resources);
+
+// ServiceEntry hosts and their declared addresses, for the DNS proxy's name table.
+std::vector<dns::MeshHost> meshHosts(const istio::Resources& resources);
+
+}  // namespace meshnode::agent::daemon
