@@ -80,21 +80,12 @@ ServerConnection::ServerConnection(TransportPtr transport, std::string initial_b
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs.get(), &onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs.get(), &onStreamClose);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs.get(), &onFrameSend);
-  nghttp2_option* raw_opt;
-  nghttp2_option_new(&raw_opt);
-  std::unique_ptr<nghttp2_option, OptionDeleter> opt(raw_opt);
-  applyCommonOptions(opt.get(), limits_);
-  write_timeout_ = limits_.stream_idle_timeout;
-  nghttp2_session* s = nullptr;
-  nghttp2_session_server_new2(&s, cbs.get(), this, opt.get());
-  session_.reset(s);
-  nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.max_concurrent_streams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.max_header_bytes},
-  };
-  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, settings, 3);
-  nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  createSession(cbs.get(), true, this, limits_,
+                {
+                    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.max_concurrent_streams},
+                    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+                    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.max_header_bytes},
+                });
 }
 
 ServerConnection::~ServerConnection() {

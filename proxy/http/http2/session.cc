@@ -6,6 +6,7 @@
 #include <asio/write.hpp>
 
 #include "common/log.h"
+#include "proxy/http/http2/headers.h"
 #include "proxy/stats/stats.h"
 
 namespace meshnode::proxy::http2 {
@@ -30,6 +31,24 @@ void applyCommonOptions(nghttp2_option* option, const Limits& limits) {
   // Rapid reset (CVE-2023-44487) and CONTINUATION flood: nghttp2's own limits, made explicit.
   nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
   nghttp2_option_set_max_continuations(option, 8);
+}
+
+void SessionIo::createSession(const nghttp2_session_callbacks* callbacks, bool server, void* user,
+                              const Limits& limits,
+                              std::initializer_list<nghttp2_settings_entry> settings) {
+  nghttp2_option* raw_opt;
+  nghttp2_option_new(&raw_opt);
+  std::unique_ptr<nghttp2_option, OptionDeleter> opt(raw_opt);
+  applyCommonOptions(opt.get(), limits);
+  write_timeout_ = limits.stream_idle_timeout;
+  nghttp2_session* s = nullptr;
+  if (server)
+    nghttp2_session_server_new2(&s, callbacks, user, opt.get());
+  else
+    nghttp2_session_client_new2(&s, callbacks, user, opt.get());
+  session_.reset(s);
+  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, settings.begin(), settings.size());
+  nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
 }
 
 void SessionIo::closeSocket() {

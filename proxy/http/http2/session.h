@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,10 @@ class SessionIo {
   bool socketOpen() const { return open(); }
 
  protected:
+  // Creates the session with the options both sides share, for `user` (the codec object the
+  // callbacks cast back to), and queues our SETTINGS and connection window.
+  void createSession(const nghttp2_session_callbacks* callbacks, bool server, void* user,
+                     const Limits& limits, std::initializer_list<nghttp2_settings_entry> settings);
   // Called after a read was fed to nghttp2, and when the connection ends.
   virtual void onIoClosed() = 0;
   virtual bool readPaused() const { return false; }
