@@ -2,7 +2,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include "common/log.h"
@@ -10,6 +12,8 @@
 #include "proxy/stats/stats.h"
 
 namespace meshnode::proxy::http1 {
+
+using namespace asio::experimental::awaitable_operators;
 
 class ServerConnection::Stream : public DownstreamStream {
  public:
@@ -177,7 +181,21 @@ asio::awaitable<void> ServerConnection::run() {
     }
     if (closing_ || !open()) co_return;
     std::error_code ec;
-    size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
+    size_t n = 0;
+    if (current_) {
+      n = co_await transport_->readSome(asio::buffer(chunk), ec);
+    } else {
+      // Between requests the client has the downstream idle timeout to start the next one.
+      asio::steady_timer idle(executor_);
+      idle.expires_after(limits_.downstream_idle_timeout);
+      auto r =
+          co_await (transport_->readSome(asio::buffer(chunk), ec) || idle.async_wait(kNoThrow));
+      if (r.index() == 1) {
+        closeSocket();
+        co_return;
+      }
+      n = std::get<0>(r);
+    }
     if (ec || n == 0) {
       if (current_) {
         current_->request_body->abort();

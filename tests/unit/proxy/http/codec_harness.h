@@ -67,14 +67,19 @@ class CodecHarness {
     }
     std::string out;
     char buf[65536];
+    closed_by_server_ = false;
     for (;;) {
       ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n == 0) closed_by_server_ = true;
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
     }
     ::close(fd);
     return out;
   }
+
+  // Whether the last talk() ended because the server closed, rather than by falling quiet.
+  bool lastClosedByServer() const { return closed_by_server_; }
 
  private:
   static asio::awaitable<void> answer(std::shared_ptr<DownstreamStream> s) {
@@ -116,6 +121,7 @@ class CodecHarness {
   asio::io_context ctx_;
   asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
+  bool closed_by_server_ = false;
   std::thread thread_;
 };
 

@@ -102,6 +102,16 @@ TEST(Http1ServerTest, NulInHeaderValueIsRejected) {
   EXPECT_EQ(statusLine(h.talk(req)), "HTTP/1.1 400 Bad Request");
 }
 
+TEST(Http1ServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  Limits limits;
+  limits.downstream_idle_timeout = Millis(100);
+  Harness h(limits);
+  // A first request, then silence: the server closes (an orderly EOF, not our read timeout).
+  std::string out = h.talk("GET /one HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(3000));
+  EXPECT_NE(out.find("GET /one 0"), std::string::npos) << out;
+  EXPECT_TRUE(h.lastClosedByServer());
+}
+
 TEST(Http1ServerTest, OversizedHeadersGet431) {
   Limits limits;
   limits.max_header_bytes = 2048;
