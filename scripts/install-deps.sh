@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config clang-format
+  # libFuzzer (scripts/fuzz.sh)
+  clang libclang-rt-14-dev
   libssl-dev libnghttp2-dev node-llhttp libasio-dev libc-ares-dev libtomlplusplus-dev
   libyaml-cpp-dev nlohmann-json3-dev libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for the tests and benchmarks
