@@ -7,6 +7,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "security/authz_engine.h"
@@ -255,7 +256,11 @@ struct Snapshot {
   SecurityConfig security;
   std::string source_json;  // the document as loaded, for /config_dump
 
+  // By name; through the index built at load time when there is one (parseSnapshot builds it),
+  // so a request never scans every cluster of a large mesh.
   const Cluster* findCluster(const std::string& name) const;
+  void indexClusters();
+  std::unordered_map<std::string, size_t> cluster_index;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

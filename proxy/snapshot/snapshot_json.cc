@@ -533,9 +533,19 @@ bool cidrContains(const Cidr& cidr, bool v6, const uint8_t* addr) {
 }
 
 const Cluster* Snapshot::findCluster(const std::string& name) const {
+  if (!cluster_index.empty()) {
+    auto it = cluster_index.find(name);
+    return it == cluster_index.end() ? nullptr : &clusters[it->second];
+  }
   for (const auto& c : clusters)
     if (c.name == name) return &c;
   return nullptr;
+}
+
+void Snapshot::indexClusters() {
+  cluster_index.clear();
+  for (size_t i = 0; i < clusters.size(); ++i)
+    cluster_index.emplace(clusters[i].name, i);
 }
 
 Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& origin) {
@@ -731,6 +741,7 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
                        origin + ": field " + at("$.tcp_routes", i) +
                            ".cluster: no cluster named \"" + snap->tcp_routes[i].cluster + "\"");
 
+  snap->indexClusters();
   snap->source_json = doc.dump(2);
   return SnapshotPtr(std::move(snap));
 }

@@ -36,6 +36,9 @@ TEST(SnapshotJsonTest, ParsesEveryPart) {
   EXPECT_EQ(route.timeout.count(), 1500);
   EXPECT_EQ(snap.findCluster("web-v1")->protocol, UpstreamProtocol::kHttp2);
   EXPECT_EQ(snap.findCluster("web-v2")->endpoints[0].weight, 3u);
+  EXPECT_EQ(snap.cluster_index.size(), 3u);
+  EXPECT_EQ(snap.findCluster("db")->endpoints[0].port, 5432);
+  EXPECT_EQ(snap.findCluster("web-v3"), nullptr);
   EXPECT_EQ(snap.tcp_routes[0].destinations[0].prefix, 24);
 }
 
