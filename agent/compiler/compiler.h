@@ -28,11 +28,22 @@ struct CompileOptions {
 // never resolves anything itself.
 using ResolvedHosts = std::map<std::string, std::vector<std::string>>;
 
+// What the snapshot's `security` object is built from besides the resources.
+struct SecurityInput {
+  // This workload's certificate chain, key and the mesh root bundle (Istio's cert-chain.pem,
+  // key.pem, root-cert.pem). Empty: the host has no mesh identity and serves no mTLS.
+  std::string cert_chain, key, root_cert;
+  // jwksUri -> the JWKS document last fetched from it. A rule whose URI has no document yet
+  // gets a key set that verifies nothing, as istiod does, so a token is refused, never trusted.
+  std::map<std::string, std::string> jwks_by_uri;
+};
+
 struct CompileInput {
   const istio::Resources* resources = nullptr;
   NodeIdentity node;
   ResolvedHosts resolved;
   CompileOptions options;
+  SecurityInput security;
 };
 
 struct CompileOutput {
@@ -47,6 +58,11 @@ struct CompileOutput {
 // DNS_ROUND_ROBIN service entries that list no endpoints, and endpoint or WorkloadEntry
 // addresses that are names rather than IPs. Their answers go into CompileInput::resolved.
 std::vector<std::string> hostsToResolve(const istio::Resources& resources);
+
+// The jwksUri of every RequestAuthentication rule that applies to `node` (sorted, unique): the
+// agent fetches them and hands the documents back in SecurityInput::jwks_by_uri.
+std::vector<std::string> jwksUris(const istio::Resources& resources, const NodeIdentity& node,
+                                  const CompileOptions& options);
 
 // Compiles resources plus this node's identity into the proxy snapshot, following the
 // semantics istiod applies to a sidecar. Fails only when the node itself is unusable (no
