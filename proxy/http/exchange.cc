@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -21,8 +20,6 @@
 
 namespace meshnode::proxy {
 namespace {
-
-using namespace asio::experimental::awaitable_operators;
 
 void applyHeaderOps(HeaderList& headers, const HeaderOps& ops) {
   for (const auto& name : ops.remove)
@@ -179,11 +176,9 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
                        (cluster->protocol == UpstreamProtocol::kDownstream && ds->isHttp2()));
   RequestHead head = upstreamHead(req, *route, worker.lb().rng());
   mirrorRequest(worker, snap, *route, head);
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer deadline(ex);
   // Istio leaves routes without a timeout unless a VirtualService sets one.
-  Millis timeout = route->timeout.count() ? route->timeout : Millis(24LL * 3600 * 1000);
-  deadline.expires_after(timeout);
+  Deadline deadline =
+      route->timeout.count() ? std::chrono::steady_clock::now() + route->timeout : kNoDeadline;
 
   Forwarded fwd =
       co_await forwardRequest(worker, *snap, *cluster, *route, info, *ds, head, http2, deadline);
@@ -203,8 +198,7 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
   auto body = upstream->response_body;
   ds->sendResponse(std::move(resp), body);
 
-  auto finished = co_await (ds->finished() || deadline.async_wait(kNoThrow));
-  if (finished.index() == 1) {
+  if (!co_await ds->finished(deadline)) {
     bump(stats.upstream_rq_timeout);
     upstream->reset();
     ds->reset();

@@ -2,7 +2,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -14,8 +13,6 @@
 
 namespace meshnode::proxy {
 namespace {
-
-using namespace asio::experimental::awaitable_operators;
 
 // A copy nobody waits for still must not linger on a silent upstream.
 constexpr Millis kMirrorTimeout{10000};
@@ -36,11 +33,9 @@ asio::awaitable<void> sendCopy(Worker& worker, SnapshotPtr snapshot, const Clust
   }
   auto stream = (*conn)->startRequest(head, nullptr);
   bump(Stats::get().upstream_rq_mirrored);
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(timeout);
-  auto r = co_await (stream->response() || timer.async_wait(kNoThrow));
+  auto r = co_await stream->response(std::chrono::steady_clock::now() + timeout);
   if (stream->response_body) stream->response_body->detach();
-  if (r.index() == 1 || !stream->response_body || !stream->response_body->ended()) stream->reset();
+  if (!r || !stream->response_body || !stream->response_body->ended()) stream->reset();
 }
 
 }  // namespace

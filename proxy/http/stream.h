@@ -12,6 +12,7 @@
 #include "proxy/http/message.h"
 #include "proxy/network/transport.h"
 #include "proxy/stream/body_pipe.h"
+#include "proxy/stream/event.h"
 
 namespace meshnode::proxy {
 
@@ -36,8 +37,9 @@ class DownstreamStream {
   // Abandons the stream: RST_STREAM on HTTP/2, closing the connection on HTTP/1.
   virtual void reset() = 0;
   virtual bool responseStarted() const = 0;
-  // Completes when the response was written in full or the stream was reset.
-  virtual asio::awaitable<void> finished() = 0;
+  // True when the response was written in full or the stream was reset; false when `deadline`
+  // passed first.
+  virtual asio::awaitable<bool> finished(Deadline deadline = kNoDeadline) = 0;
   virtual bool isHttp2() const = 0;
   // After an upgrade request was answered 101: the downstream connection, once.
   virtual std::optional<Tunnel> takeTunnel() { return std::nullopt; }
@@ -50,8 +52,9 @@ class UpstreamStream {
 
   std::shared_ptr<BodyPipe> response_body;  // produced by the codec
 
-  // The response head, or why none came (reset, protocol error, connection closed).
-  virtual asio::awaitable<Result<ResponseHead>> response() = 0;
+  // The response head, or why none came (reset, protocol error, connection closed); nullopt
+  // when `deadline` passed first.
+  virtual asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline) = 0;
   virtual void reset() = 0;
 };
 

@@ -2,7 +2,6 @@
 
 #include <variant>
 
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -16,7 +15,6 @@
 namespace meshnode::proxy {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kUnprocessedRetries = 3;
@@ -36,7 +34,7 @@ struct Attempt {
 asio::awaitable<Attempt> tryOnce(Worker& worker, const Snapshot& snapshot, const Cluster& cluster,
                                  const asio::ip::tcp::endpoint& target, DownstreamStream& ds,
                                  const RequestHead& head, bool http2, Millis per_try_timeout,
-                                 asio::steady_timer& deadline) {
+                                 Deadline deadline) {
   Attempt a;
   auto conn = co_await worker.pool().acquire(cluster, target, http2, snapshot.limits);
   if (!conn) {
@@ -49,21 +47,17 @@ asio::awaitable<Attempt> tryOnce(Worker& worker, const Snapshot& snapshot, const
   }
   a.connection = *conn;
   a.stream = a.connection->startRequest(head, ds.request_body);
-  asio::steady_timer per_try(co_await asio::this_coro::executor);
-  if (per_try_timeout.count() > 0)
-    per_try.expires_after(per_try_timeout);
-  else
-    per_try.expires_at(deadline.expiry());
-  auto r = co_await (a.stream->response() || per_try.async_wait(kNoThrow) ||
-                     deadline.async_wait(kNoThrow));
-  if (r.index() != 0) {
+  Deadline until = deadline;
+  if (per_try_timeout.count() > 0) until = std::min(until, Clock::now() + per_try_timeout);
+  auto r = co_await a.stream->response(until);
+  if (!r) {
     a.stream->reset();
-    a.deadline_passed = r.index() == 2 || Clock::now() >= deadline.expiry();
+    a.deadline_passed = Clock::now() >= deadline;
     a.failure = AttemptFailure::kPerTryTimeout;
     a.error = makeError(ErrorCode::kTimeout, Side::kUpstream, "upstream per-try timeout");
     co_return a;
   }
-  auto& head_or = std::get<0>(r);
+  auto& head_or = *r;
   if (head_or.ok()) {
     a.response = std::move(head_or.value());
     co_return a;
@@ -102,8 +96,7 @@ void discard(Attempt& a) {
 asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapshot,
                                           const Cluster& cluster, const Route& route,
                                           const ConnectionInfo& info, DownstreamStream& ds,
-                                          const RequestHead& head, bool http2,
-                                          asio::steady_timer& deadline) {
+                                          const RequestHead& head, bool http2, Deadline deadline) {
   auto& lb = worker.lb();
   LoadBalancer::PickOptions pick;
   if (cluster.consistent_hash)
@@ -167,10 +160,10 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
                            : a.error.describe().c_str());
       discard(a);
       if (endpoint) pick.avoid.push_back(endpoint);
-      asio::steady_timer backoff(ex);
-      backoff.expires_after(retryBackoff(retries, lb.rng()));
-      auto waited = co_await (backoff.async_wait(kNoThrow) || deadline.async_wait(kNoThrow));
-      if (waited.index() == 1) {
+      auto resume = Clock::now() + retryBackoff(retries, lb.rng());
+      asio::steady_timer backoff(ex, std::min(resume, deadline));
+      co_await backoff.async_wait(kNoThrow);
+      if (resume >= deadline) {
         bump(Stats::get().upstream_rq_timeout);
         co_return localAnswer(504, "upstream request timeout");
       }

@@ -37,7 +37,6 @@ struct Forwarded {
 asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapshot,
                                           const Cluster& cluster, const Route& route,
                                           const ConnectionInfo& info, DownstreamStream& ds,
-                                          const RequestHead& head, bool http2,
-                                          asio::steady_timer& deadline);
+                                          const RequestHead& head, bool http2, Deadline deadline);
 
 }  // namespace meshnode::proxy

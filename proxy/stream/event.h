@@ -15,6 +15,11 @@ namespace meshnode::proxy {
 // code instead of throwing, so a request that beats its deadline costs no exception.
 inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
+// When a wait gives up. Waits take the deadline itself rather than racing a second timer, so a
+// request costs one timer instead of a parallel group of coroutines per wait.
+using Deadline = std::chrono::steady_clock::time_point;
+inline constexpr Deadline kNoDeadline = Deadline::max();
+
 // A wake-up flag a coroutine can wait on; notify() before wait() is not lost.
 // Runs on one worker thread, like everything it wakes.
 class Event {
@@ -31,6 +36,19 @@ class Event {
       std::chrono::steady_clock::duration timeout = std::chrono::hours(24 * 365)) {
     while (!set_) {
       timer_.expires_after(timeout);
+      std::error_code ec;
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !set_) co_return false;
+    }
+    set_ = false;
+    co_return true;
+  }
+
+  // Returns false when `deadline` passed before a notify.
+  asio::awaitable<bool> waitUntil(Deadline deadline) {
+    while (!set_) {
+      if (deadline != kNoDeadline && std::chrono::steady_clock::now() >= deadline) co_return false;
+      timer_.expires_at(deadline);
       std::error_code ec;
       co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (!ec && !set_) co_return false;

@@ -18,11 +18,17 @@ class ClientConnection::Stream : public UpstreamStream {
     response_body = std::make_shared<BodyPipe>(high_watermark);
   }
 
-  asio::awaitable<Result<ResponseHead>> response() override {
-    while (!head_ && !error_)
-      co_await ready_.wait();
-    if (head_) co_return *head_;
-    co_return *error_;
+  asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline) override {
+    while (!head_ && !error_) {
+      bool woken = co_await ready_.waitUntil(deadline);
+      if (!woken) co_return std::nullopt;
+    }
+    std::optional<Result<ResponseHead>> out;
+    if (head_)
+      out.emplace(*head_);
+    else
+      out.emplace(*error_);
+    co_return out;
   }
   void reset() override {
     if (auto c = conn_.lock()) c->close();

@@ -39,9 +39,12 @@ class ServerConnection::Stream : public DownstreamStream {
     finish();
   }
   bool responseStarted() const override { return started_; }
-  asio::awaitable<void> finished() override {
-    while (!complete_)
-      co_await done_.wait();
+  asio::awaitable<bool> finished(Deadline deadline) override {
+    while (!complete_) {
+      bool woken = co_await done_.waitUntil(deadline);
+      if (!woken) co_return false;
+    }
+    co_return true;
   }
   bool isHttp2() const override { return false; }
   std::optional<Tunnel> takeTunnel() override {

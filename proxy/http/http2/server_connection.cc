@@ -40,9 +40,12 @@ class ServerConnection::Stream : public DownstreamStream {
     close();
   }
   bool responseStarted() const override { return started_; }
-  asio::awaitable<void> finished() override {
-    while (!closed_)
-      co_await done_.wait();
+  asio::awaitable<bool> finished(Deadline deadline) override {
+    while (!closed_) {
+      bool woken = co_await done_.waitUntil(deadline);
+      if (!woken) co_return false;
+    }
+    co_return true;
   }
   bool isHttp2() const override { return true; }
 
