@@ -26,7 +26,18 @@ class TcpTransport final : public Transport {
                                                asio::redirect_error(asio::use_awaitable, ec));
   }
   asio::awaitable<void> writeAll(asio::const_buffer buffer, std::error_code& ec) override {
-    co_await asio::async_write(socket_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    size_t sent = writeNow(buffer, ec);
+    if (ec || sent == buffer.size()) co_return;
+    co_await asio::async_write(socket_, buffer + sent,
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  size_t writeNow(asio::const_buffer buffer, std::error_code& ec) override {
+    ec = {};
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    if (ec) return 0;
+    size_t n = socket_.write_some(buffer, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    return ec ? 0 : n;
   }
   asio::awaitable<void> shutdownSend() override {
     std::error_code ec;

@@ -24,6 +24,13 @@ class Transport {
   // Some bytes, or an error (asio::error::eof when the peer finished sending).
   virtual asio::awaitable<size_t> readSome(asio::mutable_buffer buffer, std::error_code& ec) = 0;
   virtual asio::awaitable<void> writeAll(asio::const_buffer buffer, std::error_code& ec) = 0;
+  // Writes what the socket takes at once, without waiting (0 on TLS, which always goes through
+  // writeAll); would-block is not an error. Saves a trip through the event loop when the
+  // kernel has room, which is nearly always.
+  virtual size_t writeNow(asio::const_buffer, std::error_code& ec) {
+    ec = {};
+    return 0;
+  }
   // Ends the sending direction: TLS sends close_notify first, then TCP half-closes.
   virtual asio::awaitable<void> shutdownSend() = 0;
   // The TLS session after its handshake; null on plain TCP.

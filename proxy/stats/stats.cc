@@ -25,6 +25,8 @@ std::string Stats::prometheus() const {
   line("downstream_cx_total", "counter", v(downstream_cx_total));
   line("downstream_cx_active", "gauge", v(downstream_cx_active));
   line("downstream_cx_protocol_error", "counter", v(downstream_cx_protocol_error));
+  line("downstream_cx_idle_timeout", "counter", v(downstream_cx_idle_timeout));
+  line("downstream_rq_idle_timeout", "counter", v(downstream_rq_idle_timeout));
   line("downstream_cx_http1_total", "counter", v(downstream_cx_http1_total));
   line("downstream_cx_http2_total", "counter", v(downstream_cx_http2_total));
   line("downstream_cx_tcp_total", "counter", v(downstream_cx_tcp_total));

@@ -12,6 +12,8 @@ struct Stats {
   Counter downstream_cx_total{0};
   Counter downstream_cx_active{0};
   Counter downstream_cx_protocol_error{0};
+  Counter downstream_cx_idle_timeout{0};
+  Counter downstream_rq_idle_timeout{0};
   Counter downstream_cx_http1_total{0};
   Counter downstream_cx_http2_total{0};
   Counter downstream_cx_tcp_total{0};

@@ -59,6 +59,7 @@ class ServerConnection::Stream : public DownstreamStream {
 
   int32_t id() const { return id_; }
   size_t header_bytes = 0;
+  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
   std::shared_ptr<BodyPipe> response_body;
 
  private:
@@ -73,7 +74,9 @@ ServerConnection::ServerConnection(TransportPtr transport, std::string initial_b
                                    const Limits& limits, RequestHandler handler)
     : SessionIo(std::move(transport), std::move(initial_bytes)),
       limits_(limits),
-      handler_(std::move(handler)) {
+      handler_(std::move(handler)),
+      sweep_timer_(executor_),
+      idle_since_(std::chrono::steady_clock::now()) {
   nghttp2_session_callbacks* raw_cbs;
   nghttp2_session_callbacks_new(&raw_cbs);
   std::unique_ptr<nghttp2_session_callbacks, CallbacksDeleter> cbs(raw_cbs);
@@ -96,7 +99,49 @@ ServerConnection::~ServerConnection() {
 }
 
 asio::awaitable<void> ServerConnection::run() {
+  armSweep();
   co_await runIo(shared_from_this());
+  sweep_timer_.cancel();
+}
+
+void ServerConnection::armSweep() {
+  auto period = std::min(limits_.stream_idle_timeout, limits_.downstream_idle_timeout) / 4;
+  sweep_timer_.expires_after(std::max(period, Millis(10)));
+  sweep_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    if (auto c = weak.lock()) c->sweep();
+  });
+}
+
+void ServerConnection::sweep() {
+  if (io_closed_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (streams_.empty() && now - idle_since_ >= limits_.downstream_idle_timeout) {
+    // GOAWAY with NO_ERROR; both loops end once it is written.
+    LOG_DEBUG("http2 peer %s: idle for %lld ms, closing", peer_.c_str(),
+              static_cast<long long>(limits_.downstream_idle_timeout.count()));
+    bump(Stats::get().downstream_cx_idle_timeout);
+    nghttp2_session_terminate_session(session_.get(), NGHTTP2_NO_ERROR);
+    wantWrite();
+    return;
+  }
+  std::vector<std::shared_ptr<Stream>> idle;
+  for (const auto& [id, s] : streams_)
+    if (now - s->last_activity >= limits_.stream_idle_timeout) idle.push_back(s);
+  for (const auto& s : idle) {
+    // As Envoy does: 408 while no response has started, a reset once one has.
+    bump(Stats::get().downstream_rq_idle_timeout);
+    s->last_activity = now;
+    if (!s->responseStarted()) {
+      ResponseHead head;
+      head.status = 408;
+      head.content_length = 0;
+      s->sendResponse(std::move(head), nullptr);
+    } else {
+      s->reset();
+    }
+  }
+  armSweep();
 }
 
 void ServerConnection::drain() {
@@ -160,6 +205,7 @@ int ServerConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
   auto* c = static_cast<ServerConnection*>(user);
   Stream* s = c->find(frame->hd.stream_id);
   if (!s) return 0;
+  s->last_activity = std::chrono::steady_clock::now();
   bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     RequestHead& r = s->request;
@@ -222,6 +268,7 @@ int ServerConnection::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_
   if (it == c->streams_.end()) return 0;
   auto stream = std::move(it->second);
   c->streams_.erase(it);
+  if (c->streams_.empty()) c->idle_since_ = std::chrono::steady_clock::now();
   stream->close();
   return 0;
 }
@@ -234,7 +281,9 @@ ssize_t ServerConnection::readBody(nghttp2_session*, int32_t stream_id, uint8_t*
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     return 0;
   }
-  return readFromPipe(*s->response_body, buf, length, flags);
+  ssize_t n = readFromPipe(*s->response_body, buf, length, flags);
+  if (n > 0) s->last_activity = std::chrono::steady_clock::now();
+  return n;
 }
 
 void ServerConnection::submitResponse(Stream& stream, const ResponseHead& head) {

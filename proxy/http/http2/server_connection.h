@@ -43,10 +43,16 @@ class ServerConnection : public SessionIo,
   void onIoClosed() override;
   Stream* find(int32_t id);
   void submitResponse(Stream& stream, const ResponseHead& head);
+  // The idle timeouts are checked by one timer per connection rather than one per stream, so a
+  // request costs no timer operation; a timeout fires up to a quarter of its length late.
+  void armSweep();
+  void sweep();
 
   Limits limits_;
   RequestHandler handler_;
   std::map<int32_t, std::shared_ptr<Stream>> streams_;
+  asio::steady_timer sweep_timer_;
+  std::chrono::steady_clock::time_point idle_since_;
 };
 
 }  // namespace meshnode::proxy::http2

@@ -113,7 +113,6 @@ asio::awaitable<void> SessionIo::writeLoop() {
   std::string out;
   while (open()) {
     out.clear();
-    write_timer_.expires_after(write_timeout_);
     for (;;) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
@@ -127,9 +126,16 @@ asio::awaitable<void> SessionIo::writeLoop() {
       if (out.size() >= 65536) break;
     }
     if (!out.empty()) {
-      // A peer that stops reading for a whole write timeout is given up on.
       std::error_code ec;
-      auto r = co_await (transport_->writeAll(asio::buffer(out), ec) ||
+      size_t sent = transport_->writeNow(asio::buffer(out), ec);
+      if (ec) {
+        closeSocket();
+        co_return;
+      }
+      if (sent == out.size()) continue;
+      // A peer that stops reading for a whole write timeout is given up on.
+      write_timer_.expires_after(write_timeout_);
+      auto r = co_await (transport_->writeAll(asio::buffer(out) + sent, ec) ||
                          write_timer_.async_wait(kNoThrow));
       if (r.index() == 1 || ec) {
         closeSocket();

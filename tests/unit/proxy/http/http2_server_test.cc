@@ -200,5 +200,36 @@ TEST(Http2ServerTest, ConcurrentStreamLimitRefusesExtraStreams) {
   EXPECT_EQ(goawayCode(frames), -1);
 }
 
+TEST(Http2ServerTest, ConnectionWithoutStreamsIsClosedAfterTheIdleTimeout) {
+  Limits limits;
+  limits.downstream_idle_timeout = Millis(100);
+  Harness h(limits);
+  // One request, then silence: the server says GOAWAY (no error) and closes.
+  auto frames =
+      parseFrames(h.talk(preface() + frame(kHeaders, kEndHeaders | kEndStream, 1, getHeaders()),
+                         std::chrono::milliseconds(3000)));
+  EXPECT_TRUE(hasResponseHeaders(frames, 1));
+  EXPECT_EQ(goawayCode(frames), 0);
+  EXPECT_TRUE(h.lastClosedByServer());
+}
+
+TEST(Http2ServerTest, StreamWithoutActivityGets408AfterTheStreamIdleTimeout) {
+  Limits limits;
+  limits.stream_idle_timeout = Millis(100);
+  Harness h(limits);
+  // Stream 1 announces a body and never sends it; stream 3 is complete and answered at once.
+  auto frames = parseFrames(h.talk(preface() + frame(kHeaders, kEndHeaders, 1, getHeaders()) +
+                                       frame(kHeaders, kEndHeaders | kEndStream, 3, getHeaders()),
+                                   std::chrono::milliseconds(1500)));
+  std::string status1;
+  for (const auto& f : frames)
+    if (f.type == kHeaders && f.stream == 1 && !f.payload.empty()) status1 = f.payload;
+  // HPACK: 408 is not in the static table, so it goes as a literal ":status: 408".
+  EXPECT_NE(status1.find("408"), std::string::npos);
+  EXPECT_TRUE(hasResponseHeaders(frames, 3));
+  EXPECT_EQ(goawayCode(frames), -1);  // the connection itself stays up
+  EXPECT_FALSE(h.lastClosedByServer());
+}
+
 }  // namespace
 }  // namespace meshnode::proxy
