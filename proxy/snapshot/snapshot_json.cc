@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
 #include "common/file.h"
 #include "proxy/snapshot/security_json.h"
@@ -148,14 +149,16 @@ StringMatch readStringMatch(Reader& r, const json& o, const std::string& p) {
   m.ignore_case = r.boolean(o, p, "ignore_case", false);
   if (kinds != 1) r.fail(p, "needs exactly one of exact, prefix, regex, present, absent");
   if (m.kind == StringMatchKind::kRegex && !r.failed()) {
-    // std::regex reports a bad pattern by throwing; this is config time, never the data path.
-    try {
-      auto flags = std::regex::ECMAScript | std::regex::optimize;
-      if (m.ignore_case) flags |= std::regex::icase;
-      m.regex = std::make_shared<const std::regex>(m.value, flags);
-    } catch (const std::regex_error& e) {
-      r.fail(p + ".regex", std::string("invalid regular expression: ") + e.what());
-    }
+    // RE2: Istio's documented syntax, and matching in time linear in the input, without
+    // recursion, whatever pattern and header value meet on the data path.
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_case_sensitive(!m.ignore_case);
+    auto regex = std::make_shared<const RE2>(m.value, options);
+    if (regex->ok())
+      m.regex = std::move(regex);
+    else
+      r.fail(p + ".regex", "invalid regular expression: " + regex->error() + " (RE2 syntax)");
   }
   return m;
 }
