@@ -30,17 +30,19 @@ class ChildProcess {
  public:
   ChildProcess() = default;
   ChildProcess(const fs::path& cwd, std::vector<std::string> argv) {
+    // Everything the child needs is made before fork: after it, only exec-safe calls.
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    std::string dir = cwd.string();
     pid_ = ::fork();
     if (pid_ == 0) {
-      if (::chdir(cwd.c_str()) != 0) ::_exit(127);
+      if (::chdir(dir.c_str()) != 0) ::_exit(127);
       // The peers chatter on stdout and stderr; the test output stays readable without it.
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
       ::dup2(null, 2);
-      std::vector<char*> args;
-      for (auto& a : argv)
-        args.push_back(a.data());
-      args.push_back(nullptr);
       ::execvp(args[0], args.data());
       ::_exit(127);
     }
