@@ -1,5 +1,6 @@
 #include "proxy/stats/identity_metrics.h"
 
+#include "proxy/stats/stats.h"
 #include "proxy/tls/tls_store.h"
 
 namespace meshnode::proxy {
@@ -19,22 +20,6 @@ std::string labelValue(std::string_view text) {
   return out;
 }
 
-void gauge(std::string& out, const char* name, const char* help) {
-  out += "# HELP meshnode_proxy_";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE meshnode_proxy_";
-  out += name;
-  out += " gauge\n";
-}
-
-void sample(std::string& out, const char* name, const std::string& labels, int64_t value) {
-  out += "meshnode_proxy_";
-  out += name;
-  out += '{' + labels + "} " + std::to_string(value) + '\n';
-}
-
 }  // namespace
 
 std::string identityPrometheus(const security::WorkloadIdentity& identity,
@@ -45,26 +30,27 @@ std::string identityPrometheus(const security::WorkloadIdentity& identity,
   int64_t not_after = duration_cast<seconds>(identity.notAfter().time_since_epoch()).count();
   int64_t now_s = duration_cast<seconds>(now.time_since_epoch()).count();
   std::string out;
-  gauge(out, "workload_cert_expiry_seconds",
-        "Seconds until the workload certificate expires (negative once expired).");
-  sample(out, "workload_cert_expiry_seconds", id, identity.secondsUntilExpiry(now));
-  gauge(out, "workload_cert_not_after_seconds",
-        "The workload certificate's notAfter, seconds since the epoch.");
-  sample(out, "workload_cert_not_after_seconds", id, not_after);
+  // *_expiry_seconds: seconds until notAfter, negative once expired, so an alert keeps firing.
+  appendFamily(out, "workload_cert_expiry_seconds", "gauge");
+  appendSample(out, "workload_cert_expiry_seconds", "{" + id + "}",
+               std::to_string(identity.secondsUntilExpiry(now)));
+  appendFamily(out, "workload_cert_not_after_seconds", "gauge");
+  appendSample(out, "workload_cert_not_after_seconds", "{" + id + "}", std::to_string(not_after));
 
   std::string roots_expiry, roots_not_after;
   for (const auto& root : identity.roots()) {
     auto root_not_after = ossl::toUnixSeconds(X509_get0_notAfter(root.get()));
     if (!root_not_after) continue;  // the loader validated every root; nothing to show
-    std::string labels =
-        id + ",root=\"" + labelValue(ossl::nameToString(X509_get_subject_name(root.get()))) + "\"";
-    sample(roots_expiry, "root_cert_expiry_seconds", labels, *root_not_after - now_s);
-    sample(roots_not_after, "root_cert_not_after_seconds", labels, *root_not_after);
+    std::string labels = "{" + id + ",root=\"" +
+                         labelValue(ossl::nameToString(X509_get_subject_name(root.get()))) + "\"}";
+    appendSample(roots_expiry, "root_cert_expiry_seconds", labels,
+                 std::to_string(*root_not_after - now_s));
+    appendSample(roots_not_after, "root_cert_not_after_seconds", labels,
+                 std::to_string(*root_not_after));
   }
-  gauge(out, "root_cert_expiry_seconds",
-        "Seconds until each root of the mesh trust bundle expires (negative once expired).");
+  appendFamily(out, "root_cert_expiry_seconds", "gauge");
   out += roots_expiry;
-  gauge(out, "root_cert_not_after_seconds", "Each root's notAfter, seconds since the epoch.");
+  appendFamily(out, "root_cert_not_after_seconds", "gauge");
   out += roots_not_after;
   return out;
 }
