@@ -14,6 +14,8 @@ packages=(
   openssl iproute2 iptables nftables procps psmisc python3 python3-websockets netcat-openbsd socat
   # dig, the DNS client of the agent's DNS proxy tests
   bind9-dnsutils
+  # RE2: VirtualService regex matches (Istio's documented syntax, linear-time matching)
+  libre2-dev
   # the packaged-service test's Debian root file system, and rpmbuild for scripts/package.sh
   debootstrap rpm
 )

@@ -1,4 +1,4 @@
-#include <regex>
+#include <re2/re2.h>
 
 #include "agent/istio/decode.h"
 
@@ -37,12 +37,14 @@ std::optional<StringMatch> decodeStringMatch(const YAML::Node& n, const std::str
   }
   if (auto v = r.str(n, p, "regex")) {
     m = {StringMatch::Kind::kRegex, *v}, ++kinds;
-    // std::regex reports a bad pattern by throwing; config time only.
-    try {
-      std::regex check(*v, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      r.error(n["regex"], p + ".regex", std::string("invalid regular expression: ") + e.what());
-    }
+    // Istio documents RE2 syntax, and the proxy matches with RE2: a pattern RE2 refuses
+    // (lookaround, backreferences) is refused here, where the line of the YAML is known.
+    RE2::Options options;
+    options.set_log_errors(false);
+    RE2 check(*v, options);
+    if (!check.ok())
+      r.error(n["regex"], p + ".regex",
+              "invalid regular expression: " + check.error() + " (RE2 syntax)");
   }
   if (kinds > 1) r.error(n, p, "needs only one of exact, prefix, regex");
   return m;

@@ -1,5 +1,7 @@
 #include "proxy/admin/admin_server.h"
 
+#include <chrono>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/read_until.hpp>
@@ -8,6 +10,7 @@
 #include <asio/write.hpp>
 
 #include "proxy/http/message.h"
+#include "proxy/stats/identity_metrics.h"
 #include "proxy/stats/stats.h"
 
 namespace meshnode::proxy {
@@ -74,7 +77,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     status = ready ? 200 : 503;
     body = ready ? "LIVE\n" : "NOT READY\n";
   } else if (path == "/stats/prometheus") {
-    body = Stats::get().prometheus();
+    body = Stats::get().prometheus() + currentIdentityPrometheus(std::chrono::system_clock::now());
   } else if (path == "/config_dump") {
     type = "application/json";
     body = handlers_.config_dump();

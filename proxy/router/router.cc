@@ -1,5 +1,7 @@
 #include "proxy/router/router.h"
 
+#include <re2/re2.h>
+
 #include "proxy/snapshot/snapshot_json.h"
 
 namespace meshnode::proxy {
@@ -110,7 +112,7 @@ bool matchString(const StringMatch& m, std::string_view value) {
     case StringMatchKind::kPrefix:
       return startsWith(value, m.value, m.ignore_case);
     case StringMatchKind::kRegex:
-      return m.regex && std::regex_match(value.begin(), value.end(), *m.regex);
+      return m.regex && RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *m.regex);
     case StringMatchKind::kPresent:
     case StringMatchKind::kAbsent:
       return true;

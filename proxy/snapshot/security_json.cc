@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proxy/snapshot/json_reader.h"
 #include "security/jwks.h"
 
 namespace meshnode::proxy {
@@ -11,94 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-// Keeps the first complaint, with its field path.
-class SecurityReader {
- public:
-  explicit SecurityReader(std::string origin) : origin_(std::move(origin)) {}
-
-  bool failed() const { return error_.has_value(); }
-  Error takeError() { return std::move(*error_); }
-
-  void fail(const std::string& path, const std::string& what) {
-    if (!error_)
-      error_ = makeError(ErrorCode::kInvalidArgument, Side::kConfig,
-                         origin_ + ": field " + path + ": " + what);
-  }
-
-  bool object(const json& o, const std::string& path, std::initializer_list<const char*> keys) {
-    if (!o.is_object()) {
-      fail(path, "must be an object");
-      return false;
-    }
-    for (auto it = o.begin(); it != o.end(); ++it) {
-      bool found = false;
-      for (const char* k : keys)
-        found = found || it.key() == k;
-      if (!found) fail(path + "." + it.key(), "unknown field");
-    }
-    return !failed();
-  }
-
-  std::string str(const json& o, const std::string& path, const char* key, bool required = false) {
-    auto it = o.find(key);
-    if (it == o.end()) {
-      if (required) fail(path + "." + key, "is required");
-      return "";
-    }
-    if (!it->is_string()) {
-      fail(path + "." + key, "must be a string");
-      return "";
-    }
-    return it->get<std::string>();
-  }
-
-  bool boolean(const json& o, const std::string& path, const char* key, bool fallback) {
-    auto it = o.find(key);
-    if (it == o.end()) return fallback;
-    if (!it->is_boolean()) {
-      fail(path + "." + key, "must be true or false");
-      return fallback;
-    }
-    return it->get<bool>();
-  }
-
-  std::vector<std::string> strings(const json& o, const std::string& path, const char* key) {
-    std::vector<std::string> out;
-    auto it = o.find(key);
-    if (it == o.end()) return out;
-    if (!it->is_array()) {
-      fail(path + "." + key, "must be an array of strings");
-      return out;
-    }
-    for (size_t i = 0; i < it->size(); ++i) {
-      if (!(*it)[i].is_string()) {
-        fail(path + "." + key + "[" + std::to_string(i) + "]", "must be a string");
-        return out;
-      }
-      out.push_back((*it)[i].get<std::string>());
-    }
-    return out;
-  }
-
-  // Calls `each(element, path)` for every element of the array `key`.
-  template <typename F>
-  void forEach(const json& o, const std::string& path, const char* key, F each) {
-    auto it = o.find(key);
-    if (it == o.end()) return;
-    if (!it->is_array()) {
-      fail(path + "." + key, "must be an array");
-      return;
-    }
-    for (size_t i = 0; i < it->size() && !failed(); ++i)
-      each((*it)[i], path + "." + key + "[" + std::to_string(i) + "]");
-  }
-
- private:
-  std::string origin_;
-  std::optional<Error> error_;
-};
-
-security::MtlsMode readMode(SecurityReader& r, const json& o, const std::string& path,
+security::MtlsMode readMode(JsonReader& r, const json& o, const std::string& path,
                             const char* key) {
   std::string v = r.str(o, path, key);
   if (v.empty()) return security::MtlsMode::kUnset;
@@ -107,7 +21,7 @@ security::MtlsMode readMode(SecurityReader& r, const json& o, const std::string&
   return m ? *m : security::MtlsMode::kUnset;
 }
 
-void readPeerAuthentication(SecurityReader& r, const json& o, const std::string& p,
+void readPeerAuthentication(JsonReader& r, const json& o, const std::string& p,
                             SecurityConfig* out) {
   if (!r.object(o, p, {"mode", "port_modes"})) return;
   auto mode = readMode(r, o, p, "mode");
@@ -127,7 +41,7 @@ void readPeerAuthentication(SecurityReader& r, const json& o, const std::string&
   }
 }
 
-security::AuthzPolicy readPolicy(SecurityReader& r, const json& o, const std::string& p) {
+security::AuthzPolicy readPolicy(JsonReader& r, const json& o, const std::string& p) {
   security::AuthzPolicy policy;
   if (!r.object(o, p, {"namespace", "name", "origin", "action", "rules"})) return policy;
   policy.ns = r.str(o, p, "namespace");
@@ -195,7 +109,7 @@ security::AuthzPolicy readPolicy(SecurityReader& r, const json& o, const std::st
   return policy;
 }
 
-security::JwtRule readJwtRule(SecurityReader& r, const json& o, const std::string& p) {
+security::JwtRule readJwtRule(JsonReader& r, const json& o, const std::string& p) {
   security::JwtRule rule;
   if (!r.object(o, p,
                 {"issuer", "audiences", "jwks", "from_headers", "from_params",
@@ -241,7 +155,7 @@ security::JwtRule readJwtRule(SecurityReader& r, const json& o, const std::strin
 }  // namespace
 
 Result<SecurityConfig> parseSecurityConfig(const json& o, const std::string& origin) {
-  SecurityReader r(origin);
+  JsonReader r(origin);
   SecurityConfig out;
   const std::string p = "$.security";
   if (!r.object(o, p,

@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +13,10 @@
 #include "security/path_normalization.h"
 #include "security/peer_authn.h"
 #include "security/request_authn.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
 
 // The compiled configuration the proxy serves. docs/snapshot.md documents its JSON form; the
 // types below are what snapshot_json.cc builds from it. A Snapshot is immutable once
@@ -101,7 +104,7 @@ struct StringMatch {
   StringMatchKind kind = StringMatchKind::kPresent;
   std::string value;
   bool ignore_case = false;
-  std::shared_ptr<const std::regex> regex;  // compiled once, for kRegex
+  std::shared_ptr<const re2::RE2> regex;  // compiled once, for kRegex; matched whole
 };
 
 struct HeaderMatch {

@@ -7,19 +7,29 @@ Stats& Stats::get() {
   return stats;
 }
 
+void appendFamily(std::string& out, std::string_view name, std::string_view type) {
+  out += "# TYPE meshnode_proxy_";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void appendSample(std::string& out, std::string_view name, std::string_view labels,
+                  std::string_view value) {
+  out += "meshnode_proxy_";
+  out += name;
+  out += labels;
+  out += ' ';
+  out += value;
+  out += '\n';
+}
+
 std::string Stats::prometheus() const {
   std::string out;
-  auto line = [&](const char* name, const char* type, uint64_t value, const char* labels = "") {
-    out += "# TYPE meshnode_proxy_";
-    out += name;
-    out += ' ';
-    out += type;
-    out += "\nmeshnode_proxy_";
-    out += name;
-    out += labels;
-    out += ' ';
-    out += std::to_string(value);
-    out += '\n';
+  auto line = [&](const char* name, const char* type, uint64_t value) {
+    appendFamily(out, name, type);
+    appendSample(out, name, "", std::to_string(value));
   };
   auto v = [](const Counter& c) { return c.load(std::memory_order_relaxed); };
   line("downstream_cx_total", "counter", v(downstream_cx_total));

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace meshnode::proxy {
 
@@ -57,6 +58,12 @@ struct Stats {
 
   std::string prometheus() const;
 };
+
+// The Prometheus text format, for every metrics page of the proxy: a family's `# TYPE` line,
+// then its samples. `labels` is empty or `{a="x",b="y"}`; names get the meshnode_proxy_ prefix.
+void appendFamily(std::string& out, std::string_view name, std::string_view type);
+void appendSample(std::string& out, std::string_view name, std::string_view labels,
+                  std::string_view value);
 
 inline void bump(Stats::Counter& c, uint64_t n = 1) {
   c.fetch_add(n, std::memory_order_relaxed);

@@ -254,4 +254,10 @@ expect_eq "after rotation new handshakes present the new certificate" "$want" "$
 expect_match "after rotation A->B still works" "$SLEEP_XFCC" \
   "$(C curl -s -m 5 -H 'Host: httpbin.foo' http://127.0.0.1:15001/public/after)"
 
+# --- the expiry gauges on /stats/prometheus follow the rotation
+not_after=$(date -d "$(openssl x509 -in "$WORK/server2/cert-chain.pem" -noout -enddate | cut -d= -f2)" +%s)
+expect_eq "expiry gauge: proxy B shows the rotated certificate's notAfter for its SPIFFE ID" \
+  "$not_after" "$(ip netns exec "$SERVER" curl -s http://127.0.0.1:15000/stats/prometheus | awk \
+  '$1 == "meshnode_proxy_workload_cert_not_after_seconds{spiffe_id=\"spiffe://cluster.local/ns/foo/sa/httpbin\"}" { print $2 }')"
+
 finish
