@@ -1,7 +1,5 @@
 #include "proxy/http/exchange.h"
 
-#include <cstdio>
-
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -10,6 +8,7 @@
 #include "proxy/http/cors.h"
 #include "proxy/http/fault.h"
 #include "proxy/http/mirror.h"
+#include "proxy/http/request_id.h"
 #include "proxy/http/upstream_request.h"
 #include "proxy/router/router.h"
 #include "proxy/security/request_policy.h"
@@ -28,15 +27,6 @@ void applyHeaderOps(HeaderList& headers, const HeaderOps& ops) {
     setHeader(headers, lowerCase(k), v);
   for (const auto& [k, v] : ops.add)
     headers.emplace_back(lowerCase(k), v);
-}
-
-std::string requestId(std::mt19937& rng) {
-  std::uniform_int_distribution<uint32_t> d;
-  char buf[40];
-  uint32_t a = d(rng), b = d(rng), c = d(rng), e = d(rng);
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%04x%08x", a, b >> 16, b & 0xfff,
-                (c & 0x3fff) | 0x8000, c >> 16, e);
-  return buf;
 }
 
 std::string redirectLocation(const Redirect& r, const RequestHead& req) {
