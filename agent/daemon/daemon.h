@@ -17,6 +17,7 @@
 #include "agent/settings/settings.h"
 #include "agent/source/directory_watch.h"
 #include "agent/source/host_resolver.h"
+#include "agent/source/kube_source.h"
 #include "agent/source/resolved_hosts.h"
 #include "agent/status/metrics.h"
 #include "agent/status/status_server.h"
@@ -92,6 +93,8 @@ class Daemon {
   Clock::time_point register_retry_at_{};
   std::chrono::milliseconds register_backoff_{500};
   std::optional<source::DirectoryWatch> watch_;
+  // config.source = "kubernetes": in place of watch_ and the directory.
+  std::unique_ptr<source::KubeSource> kube_;
   std::unique_ptr<source::HostResolver> resolver_;
   std::unique_ptr<source::ResolvedHostTable> resolved_;
   bool recompile_pending_ = false;
