@@ -114,6 +114,8 @@ bool KubeListWatch::onLine(std::string_view line, WatchEnd& end) {
     }
     return false;
   }
+  // A stream that delivers is a healthy one: the next failure starts the backoff afresh.
+  delay_ = std::chrono::milliseconds(0);
   if (object.contains("metadata") && object["metadata"].is_object()) {
     std::string v = object["metadata"].value("resourceVersion", "");
     if (!v.empty()) version_ = v;
@@ -129,8 +131,6 @@ bool KubeListWatch::onLine(std::string_view line, WatchEnd& end) {
     store_.remove(collection_.kind, key);
   else if (type == "ADDED" || type == "MODIFIED")
     store_.upsert(collection_.kind, key, storedForm(object, collection_));
-  // A stream that delivers is a healthy one: the next failure starts the backoff afresh.
-  delay_ = std::chrono::milliseconds(0);
   return true;
 }
 
