@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/daemon/group_probe.h"
+#include "agent/health/probe.h"
 #include "agent/registry/file_registry.h"
 #include "agent/registry/kube_registry.h"
 #include "agent/status/http_get.h"
@@ -68,6 +69,18 @@ source::KubeSourceOptions kubeSourceOptions(const AgentSettings& s,
   o.domain_suffix = s.config.domain_suffix;
   o.debounce = debounce;
   return o;
+}
+
+// The group's probe from what the Kubernetes watches hold.
+Result<std::optional<Probe>> kubeGroupProbe(const source::KubeSource& kube,
+                                            const AgentSettings& s) {
+  auto json = kube.groupProbe(s.workload.name_space, s.workload.group);
+  if (!json) return std::optional<Probe>();
+  auto probe = parseProbe(
+      *json, source::kubeSourceName("WorkloadGroup", s.workload.name_space, s.workload.group) +
+                 ": spec.probe");
+  if (!probe) return probe.error();
+  return std::optional<Probe>(std::move(*probe));
 }
 
 // The mesh from the configured source: the directory, or what the Kubernetes watches hold.
@@ -386,13 +399,9 @@ void Daemon::registerEntry(Clock::time_point now) {
 }
 
 void Daemon::startProbe() {
-  if (kube_) {
-    LOG_NOTICE("config.source kubernetes: the WorkloadGroup's probe is not read; the entry gets "
-               "no Healthy condition");
-    return;
-  }
-  auto probe = findGroupProbe(settings_.config.directory, settings_.workload.group,
-                              settings_.workload.name_space);
+  auto probe = kube_ ? kubeGroupProbe(*kube_, settings_)
+                     : findGroupProbe(settings_.config.directory, settings_.workload.group,
+                                      settings_.workload.name_space);
   if (!probe) {
     LOG_ERROR("%s; the entry gets no Healthy condition", probe.error().detail.c_str());
     return;
@@ -450,10 +459,12 @@ void Daemon::reloadSettings(Clock::time_point now) {
           "%s: changes to [proxy], workload.address or dns.listen_port take effect when "
           "the agent restarts",
           next.file.c_str());
-    if (next.config.type != settings_.config.type || next.config.api_server != settings_.config.api_server)
-      LOG_WARN("%s: a change of config.source or config.api_server takes effect when the agent "
-               "restarts",
-               next.file.c_str());
+    if (next.config.type != settings_.config.type ||
+        next.config.api_server != settings_.config.api_server)
+      LOG_WARN(
+          "%s: a change of config.source or config.api_server takes effect when the agent "
+          "restarts",
+          next.file.c_str());
     next.config.type = settings_.config.type;
     bool new_dir = !kube_ && next.config.directory != settings_.config.directory;
     auto capture_before = settings_.capture;

@@ -43,12 +43,20 @@ std::string KubeListWatch::lastError() const {
 }
 
 std::chrono::milliseconds KubeListWatch::failed(const std::string& why) {
-  LOG_WARN("config source: %s: %s", collection_.path.c_str(), why.c_str());
+  bool repeated;
   {
     std::lock_guard lock(error_mutex_);
+    repeated = last_error_ == why;
     last_error_ = why;
   }
-  delay_ = delay_.count() == 0 ? timing_.backoff_initial : std::min(delay_ * 2, timing_.backoff_max);
+  // Eleven collections retrying through an outage would bury the log: a failure is a warning
+  // when it is new, and a debug line while it repeats.
+  if (repeated)
+    LOG_DEBUG("config source: %s: %s (again)", collection_.path.c_str(), why.c_str());
+  else
+    LOG_WARN("config source: %s: %s", collection_.path.c_str(), why.c_str());
+  delay_ =
+      delay_.count() == 0 ? timing_.backoff_initial : std::min(delay_ * 2, timing_.backoff_max);
   return delay_;
 }
 
@@ -109,13 +117,16 @@ bool KubeListWatch::onLine(std::string_view line, WatchEnd& end) {
       end = WatchEnd::kExpired;
     } else {
       end = WatchEnd::kFailed;
-      std::lock_guard lock(error_mutex_);
-      last_error_ = "watch error: " + message;
+      event_error_ = "watch error: " + message;
     }
     return false;
   }
   // A stream that delivers is a healthy one: the next failure starts the backoff afresh.
   delay_ = std::chrono::milliseconds(0);
+  {
+    std::lock_guard lock(error_mutex_);
+    last_error_.clear();
+  }
   if (object.contains("metadata") && object["metadata"].is_object()) {
     std::string v = object["metadata"].value("resourceVersion", "");
     if (!v.empty()) version_ = v;
@@ -137,8 +148,9 @@ bool KubeListWatch::onLine(std::string_view line, WatchEnd& end) {
 std::chrono::milliseconds KubeListWatch::turn(const std::atomic<bool>& stop) {
   if (version_.empty() || absent_) return list();
   WatchEnd end = WatchEnd::kClosed;
-  std::string path = collection_.path + "?watch=1&allowWatchBookmarks=true&resourceVersion=" +
-                     version_ + "&timeoutSeconds=" + std::to_string(timing_.watch_timeout.count());
+  std::string path = collection_.path +
+                     "?watch=1&allowWatchBookmarks=true&resourceVersion=" + version_ +
+                     "&timeoutSeconds=" + std::to_string(timing_.watch_timeout.count());
   std::string from = version_;
   size_t lines = 0;
   auto began = std::chrono::steady_clock::now();
@@ -149,15 +161,14 @@ std::chrono::milliseconds KubeListWatch::turn(const std::atomic<bool>& stop) {
         return onLine(line, end);
       },
       stop);
-  if (end == WatchEnd::kExpired ||
-      (!s && s.error().detail.find("HTTP 410") != std::string::npos)) {
+  if (end == WatchEnd::kExpired || (!s && s.error().detail.find("HTTP 410") != std::string::npos)) {
     LOG_NOTICE("config source: %s: watch from resourceVersion %s expired (410 Gone); relisting",
                collection_.path.c_str(), from.c_str());
     version_.clear();
     ++relists_;
     return list();
   }
-  if (end == WatchEnd::kFailed) return failed(lastError());
+  if (end == WatchEnd::kFailed) return failed(event_error_);
   if (!s) return failed(s.error().detail);
   // A server (or something in between) that ends every watch at once must not be spun on.
   if (lines == 0 && !stop && std::chrono::steady_clock::now() - began < std::chrono::seconds(1))

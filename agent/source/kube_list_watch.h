@@ -76,6 +76,7 @@ class KubeListWatch {
   std::chrono::milliseconds delay_{0};
   std::atomic<bool> listed_{false};
   int relists_ = 0;
+  std::string event_error_;
   mutable std::mutex error_mutex_;
   std::string last_error_;
 };

@@ -33,8 +33,8 @@ class KubeMeshBuilder {
 
  private:
   struct Verdict {
-    std::string text;                     // the version last judged
-    std::optional<std::string> good;      // the last version the loader accepted
+    std::string text;                 // the version last judged
+    std::optional<std::string> good;  // the last version the loader accepted
   };
 
   void judge(const std::string& source, const std::string& text, KubeMeshLoad* load);

@@ -104,7 +104,7 @@ std::string inferProtocol(const std::string& port_protocol, const std::string& a
     named = app_protocol;
   }
   std::string prefix = upper(named.substr(0, named.find('-')));
-  static const std::set<std::string> kKnown = {"HTTP", "HTTPS", "HTTP2", "GRPC",  "TCP",
+  static const std::set<std::string> kKnown = {"HTTP", "HTTPS", "HTTP2", "GRPC", "TCP",
                                                "TLS",  "MONGO", "MYSQL", "REDIS"};
   return kKnown.count(prefix) ? prefix : "";
 }
@@ -113,7 +113,8 @@ Result<Json> serviceEntryFor(const Json& service, const std::vector<const Json*>
                              const std::string& domain_suffix) {
   const Json md = service.value("metadata", Json::object());
   std::string name = stringAt(md, "name"), ns = stringAt(md, "namespace");
-  std::string source = kubeSourceName(kServiceKind, ns.empty() ? "?" : ns, name.empty() ? "?" : name);
+  std::string source =
+      kubeSourceName(kServiceKind, ns.empty() ? "?" : ns, name.empty() ? "?" : name);
   if (name.empty()) return invalid(source, "metadata.name", "is required");
   if (ns.empty()) return invalid(source, "metadata.namespace", "is required");
   if (!service.contains("spec") || !service["spec"].is_object())

@@ -25,17 +25,16 @@ Result<std::unique_ptr<KubeSource>> KubeSource::start(KubeSourceOptions options)
   if (!client) return client.error();
   std::unique_ptr<KubeSource> source(new KubeSource(std::move(options)));
   if (!source->event_.valid())
-    return makeError(ErrorCode::kIo, Side::kSystem, std::string("eventfd: ") + std::strerror(errno));
+    return makeError(ErrorCode::kIo, Side::kSystem,
+                     std::string("eventfd: ") + std::strerror(errno));
   for (const KubeCollection& c : kubeCollections()) {
     source->apis_.push_back(makeKubeApi(*client));
-    source->watches_.push_back(std::make_unique<KubeListWatch>(*source->apis_.back(), c,
-                                                               source->store_,
-                                                               source->options_.timing));
+    source->watches_.push_back(std::make_unique<KubeListWatch>(
+        *source->apis_.back(), c, source->store_, source->options_.timing));
   }
   for (size_t i = 0; i < source->watches_.size(); ++i) {
     KubeSource* self = source.get();
-    self->threads_.emplace_back(
-        [self, i] { self->runWatch(*self->watches_[i], *self->apis_[i]); });
+    self->threads_.emplace_back([self, i] { self->runWatch(*self->watches_[i], *self->apis_[i]); });
   }
   LOG_NOTICE("config source: watching %zu collections at %s", source->watches_.size(),
              source->options_.api_server.c_str());
@@ -53,8 +52,8 @@ void KubeSource::runWatch(KubeListWatch& watch, KubeApi&) {
     auto delay = watch.turn(stop_);
     auto until = Clock::now() + delay;
     while (!stop_ && Clock::now() < until)
-      std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
-                                                            std::chrono::milliseconds(50)));
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
   }
 }
 
@@ -100,11 +99,22 @@ Result<KubeMeshLoad> KubeSource::load() {
                (why.empty() ? "" : " (" + why + ")");
   }
   if (!waiting.empty())
-    return makeError(ErrorCode::kIo, Side::kUpstream,
-                     "config.source kubernetes " + options_.api_server + ": not yet listed: " +
-                         waiting,
-                     true);
+    return makeError(
+        ErrorCode::kIo, Side::kUpstream,
+        "config.source kubernetes " + options_.api_server + ": not yet listed: " + waiting, true);
   return builder_.build(store_.snapshot());
+}
+
+std::optional<nlohmann::json> KubeSource::groupProbe(const std::string& name_space,
+                                                     const std::string& name) const {
+  auto objects = store_.snapshot();
+  auto groups = objects.find("WorkloadGroup");
+  if (groups == objects.end()) return std::nullopt;
+  auto group = groups->second.find(name_space + "/" + name);
+  if (group == groups->second.end()) return std::nullopt;
+  const nlohmann::json spec = group->second.value("spec", nlohmann::json::object());
+  if (!spec.is_object() || !spec.contains("probe")) return std::nullopt;
+  return spec["probe"];
 }
 
 }  // namespace meshnode::agent::source

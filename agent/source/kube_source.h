@@ -56,6 +56,11 @@ class KubeSource {
   // drop routes that exist.
   Result<KubeMeshLoad> load();
 
+  // The WorkloadGroup's spec.probe as the API holds it (the Istio loader drops probes);
+  // nullopt when the group, or its probe, is absent.
+  std::optional<nlohmann::json> groupProbe(const std::string& name_space,
+                                           const std::string& name) const;
+
  private:
   explicit KubeSource(KubeSourceOptions options);
   void runWatch(KubeListWatch& watch, KubeApi& api);

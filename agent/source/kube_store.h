@@ -20,7 +20,8 @@ class KubeObjectStore {
   using Objects = std::map<std::string, nlohmann::json>;
   using ByKind = std::map<std::string, Objects>;
 
-  explicit KubeObjectStore(std::function<void()> on_change = {}) : on_change_(std::move(on_change)) {}
+  explicit KubeObjectStore(std::function<void()> on_change = {})
+      : on_change_(std::move(on_change)) {}
   KubeObjectStore(const KubeObjectStore&) = delete;
   KubeObjectStore& operator=(const KubeObjectStore&) = delete;
 

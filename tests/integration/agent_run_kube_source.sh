@@ -66,7 +66,8 @@ fake_post /fake/apply '{"items": [
  {"apiVersion": "networking.istio.io/v1", "kind": "WorkloadGroup",
   "metadata": {"name": "shop-vm", "namespace": "shop"},
   "spec": {"metadata": {"labels": {"app": "shop"}},
-           "template": {"serviceAccount": "shop", "ports": {"http": 8000}}}},
+           "template": {"serviceAccount": "shop", "ports": {"http": 8000}},
+           "probe": {"periodSeconds": 1, "httpGet": {"port": 15000, "path": "/ready"}}}},
  {"apiVersion": "v1", "kind": "Service",
   "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
   "spec": {"clusterIP": "198.18.0.100", "selector": {"app": "web"},
@@ -108,6 +109,12 @@ expect_eq "a Service's cluster IP reaches its ready endpoint through the proxy" 
 expect_eq "route header from the VirtualService" "v1" "$(route_header)"
 grep -q "listed 1 Service" agent.log && pass "the Services were listed" ||
   fail "the Services were listed"
+healthy() {
+  python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))
+print([c["status"] for c in e.get("status",{}).get("conditions",[]) if c["type"]=="Healthy"])' \
+    "$WORK/registry/shop.shop-vm-198-18-0-1.json" 2>/dev/null || true
+}
+wait_until "the group's probe from the API makes the entry Healthy" "['True']" healthy
 
 # (2) Changes reach the proxy: a new route header, an endpoint moved to another port.
 fake_post /fake/apply "$(virtual_service v2)"

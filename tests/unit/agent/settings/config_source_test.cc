@@ -54,8 +54,8 @@ TEST(ConfigSourceSettingsTest, UnsetKeysComeFromTheRegistry) {
 }
 
 TEST(ConfigSourceSettingsTest, KubernetesWithoutAnApiServerNamesTheKeyAndLine) {
-  auto load = parseSettings(withConfig("[config]\nsource = \"kubernetes\"\n"), "agent.toml",
-                            host());
+  auto load =
+      parseSettings(withConfig("[config]\nsource = \"kubernetes\"\n"), "agent.toml", host());
   ASSERT_FALSE(load.settings);
   EXPECT_NE(problems(load).find("agent.toml:5:10: config.api_server: is required when "
                                 "config.source is \"kubernetes\""),

@@ -66,7 +66,9 @@ std::string event(const std::string& type, const Json& object) {
 }
 
 std::string gone() {
-  return event("ERROR", {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"},
+  return event("ERROR", {{"kind", "Status"},
+                         {"code", 410},
+                         {"reason", "Expired"},
                          {"message", "too old resource version"}});
 }
 
@@ -80,7 +82,8 @@ class KubeListWatchTest : public ::testing::Test {
 
   std::map<std::string, std::string> hosts() {
     std::map<std::string, std::string> out;
-    for (const auto& [key, object] : store_.snapshot()["VirtualService"])
+    KubeObjectStore::ByKind all = store_.snapshot();
+    for (const auto& [key, object] : all["VirtualService"])
       out[key] = object["spec"]["hosts"][0].get<std::string>();
     return out;
   }
@@ -94,24 +97,24 @@ class KubeListWatchTest : public ::testing::Test {
 
 TEST_F(KubeListWatchTest, ListsThenWatchesFromTheListsVersionWithBookmarks) {
   api_.lists.push_back(list("10", {vs("a", "5", "a.test"), vs("b", "6", "b.test")}));
-  api_.watches.push_back({{event("MODIFIED", vs("a", "11", "a2.test")), bookmark("15"),
-                           event("ADDED", vs("c", "16", "c.test")),
-                           event("DELETED", vs("b", "17", "b.test"))},
-                          std::nullopt});
+  api_.watches.push_back(
+      {{event("MODIFIED", vs("a", "11", "a2.test")), bookmark("15"),
+        event("ADDED", vs("c", "16", "c.test")), event("DELETED", vs("b", "17", "b.test"))},
+       std::nullopt});
   KubeListWatch lw(api_, virtualServices(), store_, timing_);
   EXPECT_FALSE(lw.listed());
   EXPECT_EQ(lw.turn(stop_), milliseconds(0));
   EXPECT_TRUE(lw.listed());
   EXPECT_EQ(lw.resourceVersion(), "10");
-  EXPECT_EQ(hosts(), (std::map<std::string, std::string>{{"shop/a", "a.test"},
-                                                         {"shop/b", "b.test"}}));
+  EXPECT_EQ(hosts(),
+            (std::map<std::string, std::string>{{"shop/a", "a.test"}, {"shop/b", "b.test"}}));
   lw.turn(stop_);
   ASSERT_EQ(api_.paths.size(), 2u);
   EXPECT_EQ(api_.paths[1],
             "WATCH /apis/networking.istio.io/v1/virtualservices?watch=1&allowWatchBookmarks=true"
             "&resourceVersion=10&timeoutSeconds=60");
-  EXPECT_EQ(hosts(), (std::map<std::string, std::string>{{"shop/a", "a2.test"},
-                                                         {"shop/c", "c.test"}}));
+  EXPECT_EQ(hosts(),
+            (std::map<std::string, std::string>{{"shop/a", "a2.test"}, {"shop/c", "c.test"}}));
   EXPECT_EQ(lw.resourceVersion(), "17");
 }
 
@@ -160,9 +163,9 @@ TEST_F(KubeListWatchTest, ErrorsBackOffExponentiallyUpToTheCapAndSuccessResets) 
   std::vector<milliseconds> delays;
   for (int i = 0; i < 5; ++i)
     delays.push_back(lw.turn(stop_));
-  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(100), milliseconds(200),
-                                               milliseconds(400), milliseconds(800),
-                                               milliseconds(800)}));
+  EXPECT_EQ(delays,
+            (std::vector<milliseconds>{milliseconds(100), milliseconds(200), milliseconds(400),
+                                       milliseconds(800), milliseconds(800)}));
   EXPECT_FALSE(lw.listed());
   EXPECT_EQ(lw.lastError(), "connect: refused");
 
@@ -176,7 +179,8 @@ TEST_F(KubeListWatchTest, ErrorsBackOffExponentiallyUpToTheCapAndSuccessResets) 
   EXPECT_EQ(lw.turn(stop_), milliseconds(100));
   EXPECT_EQ(lw.resourceVersion(), "10");
   // An ERROR event other than 410 is a failure too, and the watch resumes from its version.
-  api_.watches.push_back({{event("ERROR", {{"code", 500}, {"message", "internal"}})}, std::nullopt});
+  api_.watches.push_back(
+      {{event("ERROR", {{"code", 500}, {"message", "internal"}})}, std::nullopt});
   EXPECT_EQ(lw.turn(stop_), milliseconds(200));
   EXPECT_EQ(lw.lastError(), "watch error: internal");
   api_.watches.push_back({{bookmark("12")}, std::nullopt});
