@@ -37,11 +37,12 @@ struct DaemonOptions {
 };
 
 // `meshnode-agent run`: everything the agent does, on one thread. The loop polls a signalfd
-// (SIGTERM, SIGINT, SIGHUP, SIGCHLD), the config directory's inotify fd, the c-ares sockets of
-// the ServiceEntry resolver and the status server's sockets; timers (debounce, DNS refresh,
-// proxy restart backoff, registration retry) bound its poll timeout. Only the DNS proxy, the
-// watchdog pinger and the registry run threads of their own (see their headers). Every class
-// held here runs on this loop's thread.
+// (SIGTERM, SIGINT, SIGHUP, SIGCHLD), the config source's fd (the directory's inotify fd or the
+// Kubernetes source's eventfd), the c-ares sockets of the ServiceEntry resolver and the status
+// server's sockets; timers (debounce, DNS refresh, proxy restart backoff, registration retry)
+// bound its poll timeout. Only the DNS proxy, the
+// watchdog pinger, the registry and the Kubernetes source run threads of their own (see their
+// headers). Every class held here runs on this loop's thread.
 class Daemon {
  public:
   using Clock = std::chrono::steady_clock;

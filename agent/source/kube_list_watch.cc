@@ -14,7 +14,8 @@ class ClientApi : public KubeApi {
   explicit ClientApi(KubeClient client) : client_(std::move(client)) {}
 
   Result<KubeResponse> get(const std::string& path) override {
-    return client_.request("GET", path, "", std::chrono::seconds(30));
+    // Bounded, since a list does not watch the stop flag: shutting down waits for it.
+    return client_.request("GET", path, "", std::chrono::seconds(15));
   }
   Status watch(const std::string& path, const std::function<bool(std::string_view)>& on_line,
                const std::atomic<bool>& stop) override {

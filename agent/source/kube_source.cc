@@ -34,7 +34,7 @@ Result<std::unique_ptr<KubeSource>> KubeSource::start(KubeSourceOptions options)
   }
   for (size_t i = 0; i < source->watches_.size(); ++i) {
     KubeSource* self = source.get();
-    self->threads_.emplace_back([self, i] { self->runWatch(*self->watches_[i], *self->apis_[i]); });
+    self->threads_.emplace_back([self, i] { self->runWatch(*self->watches_[i]); });
   }
   LOG_NOTICE("config source: watching %zu collections at %s", source->watches_.size(),
              source->options_.api_server.c_str());
@@ -47,7 +47,7 @@ KubeSource::~KubeSource() {
     t.join();
 }
 
-void KubeSource::runWatch(KubeListWatch& watch, KubeApi&) {
+void KubeSource::runWatch(KubeListWatch& watch) {
   while (!stop_) {
     auto delay = watch.turn(stop_);
     auto until = Clock::now() + delay;

@@ -63,7 +63,7 @@ class KubeSource {
 
  private:
   explicit KubeSource(KubeSourceOptions options);
-  void runWatch(KubeListWatch& watch, KubeApi& api);
+  void runWatch(KubeListWatch& watch);
 
   KubeSourceOptions options_;
   UniqueFd event_;
