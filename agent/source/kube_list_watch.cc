@@ -28,7 +28,9 @@ class ClientApi : public KubeApi {
 
 std::string statusMessage(const KubeResponse& r) {
   Json body = Json::parse(r.body, nullptr, false);
-  std::string message = body.is_object() ? body.value("message", "") : "";
+  std::string message;
+  if (body.is_object() && body.contains("message") && body["message"].is_string())
+    message = body["message"].get<std::string>();
   return "HTTP " + std::to_string(r.status) + (message.empty() ? "" : " (" + message + ")");
 }
 
@@ -62,6 +64,14 @@ std::chrono::milliseconds KubeListWatch::failed(const std::string& why) {
 }
 
 std::chrono::milliseconds KubeListWatch::list() {
+  try {
+    return listOnce();
+  } catch (const Json::exception& e) {
+    return failed(std::string("list: unreadable response: ") + e.what());
+  }
+}
+
+std::chrono::milliseconds KubeListWatch::listOnce() {
   auto r = api_.get(collection_.path);
   if (!r) return failed(r.error().detail);
   if (r->status == 404) {
@@ -105,6 +115,16 @@ std::chrono::milliseconds KubeListWatch::list() {
 }
 
 bool KubeListWatch::onLine(std::string_view line, WatchEnd& end) {
+  // nlohmann-json reports a field of an unexpected type by throwing; it stops here.
+  try {
+    return onEvent(line, end);
+  } catch (const Json::exception& e) {
+    LOG_WARN("config source: %s: unreadable watch event: %s", collection_.path.c_str(), e.what());
+    return true;
+  }
+}
+
+bool KubeListWatch::onEvent(std::string_view line, WatchEnd& end) {
   Json event = Json::parse(line, nullptr, false);
   if (!event.is_object() || !event.contains("object") || !event["object"].is_object()) {
     LOG_WARN("config source: %s: unreadable watch event", collection_.path.c_str());

@@ -64,8 +64,10 @@ class KubeListWatch {
   enum class WatchEnd { kClosed, kExpired, kFailed };
 
   std::chrono::milliseconds list();
+  std::chrono::milliseconds listOnce();
   std::chrono::milliseconds failed(const std::string& why);
   bool onLine(std::string_view line, WatchEnd& end);
+  bool onEvent(std::string_view line, WatchEnd& end);
 
   KubeApi& api_;
   KubeCollection collection_;

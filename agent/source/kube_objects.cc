@@ -28,7 +28,9 @@ Error invalid(const std::string& source, const std::string& field, const std::st
 bool ready(const Json& endpoint) {
   const Json& conditions = endpoint.value("conditions", Json::object());
   // An absent condition means ready, as the API documents.
-  return !conditions.is_object() || conditions.value("ready", true) != false;
+  if (!conditions.is_object() || !conditions.contains("ready")) return true;
+  const Json& r = conditions["ready"];
+  return !r.is_boolean() || r.get<bool>();
 }
 
 }  // namespace
@@ -109,8 +111,10 @@ std::string inferProtocol(const std::string& port_protocol, const std::string& a
   return kKnown.count(prefix) ? prefix : "";
 }
 
-Result<Json> serviceEntryFor(const Json& service, const std::vector<const Json*>& slices,
-                             const std::string& domain_suffix) {
+namespace {
+
+Result<Json> serviceEntryFrom(const Json& service, const std::vector<const Json*>& slices,
+                              const std::string& domain_suffix) {
   const Json md = service.value("metadata", Json::object());
   std::string name = stringAt(md, "name"), ns = stringAt(md, "namespace");
   std::string source =
@@ -214,6 +218,19 @@ Result<Json> serviceEntryFor(const Json& service, const std::vector<const Json*>
   }
   se["spec"] = std::move(out);
   return se;
+}
+
+}  // namespace
+
+Result<Json> serviceEntryFor(const Json& service, const std::vector<const Json*>& slices,
+                             const std::string& domain_suffix) {
+  // nlohmann-json reports a value of an unexpected type by throwing; it stops here.
+  try {
+    return serviceEntryFrom(service, slices, domain_suffix);
+  } catch (const Json::exception& e) {
+    return invalid(std::string("kubernetes:") + kServiceKind + "/" + objectKey(service), "object",
+                   e.what());
+  }
 }
 
 }  // namespace meshnode::agent::source

@@ -200,6 +200,19 @@ TEST_F(KubeListWatchTest, AnUnservedKindIsEmptyAndListedAgainLater) {
   EXPECT_EQ(hosts().size(), 1u);
 }
 
+TEST_F(KubeListWatchTest, UnreadableEventsAreSkippedAndTheWatchGoesOn) {
+  api_.lists.push_back(list("10", {}));
+  api_.watches.push_back({{"not json", event("ERROR", {{"code", "410"}}),
+                           event("ADDED", {{"metadata", {{"resourceVersion", 12}}}}),
+                           event("ADDED", vs("a", "13", "a.test"))},
+                          std::nullopt});
+  KubeListWatch lw(api_, virtualServices(), store_, timing_);
+  lw.turn(stop_);
+  lw.turn(stop_);
+  EXPECT_EQ(hosts(), (std::map<std::string, std::string>{{"shop/a", "a.test"}}));
+  EXPECT_EQ(lw.resourceVersion(), "13");
+}
+
 TEST_F(KubeListWatchTest, AWatchEndingAtOnceIsNotSpunOn) {
   api_.lists.push_back(list("10", {}));
   api_.watches.push_back({{}, std::nullopt});

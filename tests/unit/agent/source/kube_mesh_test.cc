@@ -126,6 +126,24 @@ TEST(KubeObjectsTest, AMalformedServiceNamesItsField) {
             "kubernetes:Service/shop/web: spec.ports[0].port: is required and must be an integer");
 }
 
+TEST(KubeObjectsTest, FieldsOfTheWrongTypeAreAnErrorNotACrash) {
+  Json s = makeService("shop", "web");
+  s["spec"]["ports"][0]["name"] = 7;
+  Json odd = slice("shop", "web-abc", "web", {ready("198.18.0.2")});
+  odd["endpoints"][0]["conditions"]["ready"] = "yes";
+  auto se = serviceEntryFor(makeService("shop", "web"), {&odd}, "cluster.local");
+  ASSERT_TRUE(se) << se.error().detail;
+  EXPECT_EQ((*se)["spec"]["endpoints"].size(), 1u);
+  auto bad = serviceEntryFor(s, {}, "cluster.local");
+  ASSERT_TRUE(bad);  // a non-string name reads as no name: "port-80"
+  EXPECT_EQ((*bad)["spec"]["ports"][0]["name"], "port-80");
+  Json not_object = makeService("shop", "web");
+  not_object["metadata"] = "web";
+  auto refused = serviceEntryFor(not_object, {}, "cluster.local");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().detail.find("kubernetes:Service/"), std::string::npos);
+}
+
 TEST(KubeObjectsTest, StoredFormDropsWhatTheServerManages) {
   Json vs = Json::parse(R"({"metadata": {"name": "web", "namespace": "shop",
     "resourceVersion": "9", "uid": "u", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
