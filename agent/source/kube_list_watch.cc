@@ -190,7 +190,11 @@ std::chrono::milliseconds KubeListWatch::turn(const std::atomic<bool>& stop) {
     return list();
   }
   if (end == WatchEnd::kFailed) return failed(event_error_);
-  if (!s) return failed(s.error().detail);
+  if (!s) {
+    // The kind stopped being served (its CRD removed): the next list finds out and empties it.
+    if (s.error().detail.find("HTTP 404") != std::string::npos) version_.clear();
+    return failed(s.error().detail);
+  }
   // A server (or something in between) that ends every watch at once must not be spun on.
   if (lines == 0 && !stop && std::chrono::steady_clock::now() - began < std::chrono::seconds(1))
     return failed("the watch ended at once, with no event");

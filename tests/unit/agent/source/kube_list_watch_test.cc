@@ -198,6 +198,13 @@ TEST_F(KubeListWatchTest, AnUnservedKindIsEmptyAndListedAgainLater) {
   api_.lists.push_back(list("10", {vs("a", "5", "a.test")}));
   lw.turn(stop_);
   EXPECT_EQ(hosts().size(), 1u);
+  // Its CRD removed later: the watch's 404 leads to a list, which empties the kind.
+  api_.watches.push_back(
+      {{}, makeError(ErrorCode::kIo, Side::kUpstream, "watch: HTTP 404 not found", false)});
+  EXPECT_EQ(lw.turn(stop_), milliseconds(100));
+  api_.lists.push_back(KubeResponse{404, "{}"});
+  lw.turn(stop_);
+  EXPECT_TRUE(hosts().empty());
 }
 
 TEST_F(KubeListWatchTest, UnreadableEventsAreSkippedAndTheWatchGoesOn) {
