@@ -4,8 +4,9 @@
 # and a VirtualService route the host's captured calls to nginx in a peer namespace; a changed
 # route header and a moved endpoint reach the proxy; an invalid object is rejected alone while
 # its last good version keeps serving; an injected 410 Gone relists and injected 500s back off,
-# and changes keep arriving after both; with the API server stopped the proxy keeps serving, and
-# a restart with it still away serves the last good snapshot from disk.
+# and changes keep arriving after both; with the API server stopped the proxy keeps serving, a
+# restart with it still away serves the last good snapshot from disk, and its return is picked
+# up by the retrying watches.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_run_lib.sh"
 ensure_proxy_user
@@ -62,7 +63,7 @@ endpoint_slice() {  # TARGET_PORT
                {"addresses": ["198.18.0.77"], "conditions": {"ready": false}}]}
 JSON
 }
-fake_post /fake/apply '{"items": [
+MESH='{"items": [
  {"apiVersion": "networking.istio.io/v1", "kind": "WorkloadGroup",
   "metadata": {"name": "shop-vm", "namespace": "shop"},
   "spec": {"metadata": {"labels": {"app": "shop"}},
@@ -72,6 +73,7 @@ fake_post /fake/apply '{"items": [
   "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
   "spec": {"clusterIP": "198.18.0.100", "selector": {"app": "web"},
            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}]}'
+fake_post /fake/apply "$MESH"
 fake_post /fake/apply "$(endpoint_slice 8080)"
 fake_post /fake/apply "$(virtual_service v1)"
 
@@ -173,6 +175,23 @@ wait_ready "$HOST" && pass "ready with the API server unreachable" ||
 expect_eq "the last good snapshot serves after a restart" v4 "$(route_header)"
 grep -q "not yet listed.*serving the last good snapshot" agent-again.log &&
   pass "the fallback is logged" || fail "the fallback is logged"
+
+# (8) The API server comes back (empty, as after a restore): the watches, retrying with backoff,
+# list it and the mesh applied there reaches the proxy.
+bg "$HOST" fake-kube-again python3 "$fake" 6443 "$WORK/server.crt" "$WORK/server.key" \
+  s3cret-token
+wait_port "$HOST" 127.0.0.1 6443
+fake_post /fake/apply "$MESH"
+fake_post /fake/apply "$(endpoint_slice 8080)"
+fake_post /fake/apply "$(virtual_service v5)"
+seen=""
+for _ in $(seq 1 200); do
+  seen=$(route_header)
+  [[ $seen == v5 ]] && break
+  sleep 0.1
+done
+expect_eq "the mesh from the returned API server reaches the proxy" v5 "$seen"
+expect_eq "with its endpoint" "one /hello" "$(call)"
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID" || fail "second agent exit status"
 finish
