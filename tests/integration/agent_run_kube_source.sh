@@ -156,6 +156,13 @@ fake_post /fake/apply "$(virtual_service v4)"
 wait_until "a change after the backoff reaches the proxy" v4 route_header
 expect_eq "every injected failure was met" 4 "$(fake_stat failures_sent)"
 
+# A deleted VirtualService leaves the proxy (the Service still routes, without the header).
+fake_post "/fake/remove?kind=VirtualService&namespace=shop&name=web"
+wait_until "a deleted VirtualService leaves the proxy" "" route_header
+expect_eq "the Service routes without it" "two /hello" "$(call)"
+fake_post /fake/apply "$(virtual_service v4)"
+wait_until "and comes back when applied again" v4 route_header
+
 # (6) The API server stops: the proxy keeps serving the last snapshot.
 kill "$FAKE_PID"
 wait "$FAKE_PID" 2>/dev/null || true
