@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/daemon/group_probe.h"
+#include "agent/health/probe.h"
 #include "agent/registry/file_registry.h"
 #include "agent/registry/kube_registry.h"
 #include "agent/status/http_get.h"
@@ -57,6 +58,38 @@ Result<std::unique_ptr<Registry>> makeRegistry(const AgentSettings& s) {
   auto kube = KubeRegistry::create(o);
   if (!kube) return kube.error();
   return std::unique_ptr<Registry>(std::move(kube).value());
+}
+
+source::KubeSourceOptions kubeSourceOptions(const AgentSettings& s,
+                                            std::chrono::milliseconds debounce) {
+  source::KubeSourceOptions o;
+  o.api_server = s.config.api_server;
+  o.token_file = s.config.token_file;
+  o.ca_file = s.config.ca_file;
+  o.domain_suffix = s.config.domain_suffix;
+  o.debounce = debounce;
+  return o;
+}
+
+// The group's probe from what the Kubernetes watches hold.
+Result<std::optional<Probe>> kubeGroupProbe(const source::KubeSource& kube,
+                                            const AgentSettings& s) {
+  auto json = kube.groupProbe(s.workload.name_space, s.workload.group);
+  if (!json) return std::optional<Probe>();
+  auto probe = parseProbe(
+      *json, source::kubeSourceName("WorkloadGroup", s.workload.name_space, s.workload.group) +
+                 ": spec.probe");
+  if (!probe) return probe.error();
+  return std::optional<Probe>(std::move(*probe));
+}
+
+// The mesh from the configured source: the directory, or what the Kubernetes watches hold.
+Result<MeshLoad> loadFromSource(const AgentSettings& s, source::KubeSource* kube,
+                                const istio::Resources* previous) {
+  if (!kube) return loadMesh(s, previous);
+  auto load = kube->load();
+  if (!load) return load.error();
+  return MeshLoad{std::move(load->resources), std::move(load->errors), std::move(load->warnings)};
 }
 
 }  // namespace
@@ -121,21 +154,34 @@ int Daemon::startUp() {
   }
   proxy_user_ = *user;
 
+  if (settings_.config.kubernetes()) {
+    auto kube = source::KubeSource::start(kubeSourceOptions(settings_, options_.debounce));
+    if (!kube) {
+      LOG_ERROR("%s: config.api_server: %s", settings_.file.c_str(), kube.error().detail.c_str());
+      return kExConfig;
+    }
+    kube_ = std::move(*kube);
+    setStatus("listing the mesh from " + settings_.config.api_server);
+    // Unreachable at start: the last good snapshot on disk serves while the watches retry.
+    kube_->waitForSync(std::chrono::seconds(5));
+  }
   auto now = Clock::now();
-  setStatus("loading mesh from " + settings_.config.directory);
+  if (!kube_) setStatus("loading mesh from " + settings_.config.directory);
   resolved_ =
       std::make_unique<source::ResolvedHostTable>(std::chrono::seconds(settings_.dns.ttl_floor),
                                                   std::chrono::seconds(settings_.dns.ttl_ceiling));
   // Without a snapshot: either no source and nothing on disk, or a mesh this node cannot
   // compile for (an unknown group), which is a settings problem.
   if (!refreshMesh(now)) return resources_ ? kExConfig : kExNoInput;
-  auto watch = source::DirectoryWatch::create(settings_.config.directory, options_.debounce,
-                                              options_.debounce * 5);
-  if (!watch) {
-    LOG_ERROR("%s", watch.error().detail.c_str());
-    return kExOsErr;
+  if (!kube_) {
+    auto watch = source::DirectoryWatch::create(settings_.config.directory, options_.debounce,
+                                                options_.debounce * 5);
+    if (!watch) {
+      LOG_ERROR("%s", watch.error().detail.c_str());
+      return kExOsErr;
+    }
+    watch_ = std::move(*watch);
   }
-  watch_ = std::move(*watch);
 
   setStatus("applying capture");
   auto capture = CaptureControl::create(settings_, proxy_user_.uid, proxy_user_.gid);
@@ -218,7 +264,7 @@ int Daemon::startUp() {
 }
 
 bool Daemon::refreshMesh(Clock::time_point now) {
-  auto mesh = loadMesh(settings_, resources_ ? &*resources_ : nullptr);
+  auto mesh = loadFromSource(settings_, kube_.get(), resources_ ? &*resources_ : nullptr);
   if (!mesh) {
     ++metrics_.config_source_errors;
     if (!snapshot_.json.empty()) {
@@ -353,8 +399,9 @@ void Daemon::registerEntry(Clock::time_point now) {
 }
 
 void Daemon::startProbe() {
-  auto probe = findGroupProbe(settings_.config.directory, settings_.workload.group,
-                              settings_.workload.name_space);
+  auto probe = kube_ ? kubeGroupProbe(*kube_, settings_)
+                     : findGroupProbe(settings_.config.directory, settings_.workload.group,
+                                      settings_.workload.name_space);
   if (!probe) {
     LOG_ERROR("%s; the entry gets no Healthy condition", probe.error().detail.c_str());
     return;
@@ -412,7 +459,14 @@ void Daemon::reloadSettings(Clock::time_point now) {
           "%s: changes to [proxy], workload.address or dns.listen_port take effect when "
           "the agent restarts",
           next.file.c_str());
-    bool new_dir = next.config.directory != settings_.config.directory;
+    if (next.config.type != settings_.config.type ||
+        next.config.api_server != settings_.config.api_server)
+      LOG_WARN(
+          "%s: a change of config.source or config.api_server takes effect when the agent "
+          "restarts",
+          next.file.c_str());
+    next.config.type = settings_.config.type;
+    bool new_dir = !kube_ && next.config.directory != settings_.config.directory;
     auto capture_before = settings_.capture;
     settings_.config = next.config;
     settings_.dns.upstreams = next.dns.upstreams;
@@ -464,7 +518,8 @@ void Daemon::loop() {
   while (!stopping_) {
     auto now = Clock::now();
     last_turn_ms_ = nowMs();
-    std::vector<pollfd> fds{{signals_.get(), POLLIN, 0}, {watch_->fd(), POLLIN, 0}};
+    std::vector<pollfd> fds{{signals_.get(), POLLIN, 0},
+                            {kube_ ? kube_->fd() : watch_->fd(), POLLIN, 0}};
     auto status_fds = status_server_->pollFds();
     std::vector<pollfd> resolver_fds = resolver_ ? resolver_->pollFds() : std::vector<pollfd>{};
     fds.insert(fds.end(), status_fds.begin(), status_fds.end());
@@ -474,7 +529,7 @@ void Daemon::loop() {
     auto earlier = [&](std::optional<Clock::time_point> t) {
       if (t) wake = std::min(wake, *t);
     };
-    earlier(watch_->nextDeadline());
+    earlier(kube_ ? kube_->nextDeadline() : watch_->nextDeadline());
     earlier(resolved_->nextDue());
     earlier(proxy_->nextRestart());
     if (registry_ && !registered_) earlier(register_retry_at_);
@@ -494,14 +549,14 @@ void Daemon::loop() {
       while (::read(signals_.get(), &si, sizeof si) == sizeof si)
         onSignal(static_cast<int>(si.ssi_signo), now);
     }
-    if (fds[1].revents) watch_->onReadable(now);
+    if (fds[1].revents) kube_ ? kube_->onReadable(now) : watch_->onReadable(now);
     status_server_->process(std::span(fds).subspan(2, status_fds.size()), now);
     if (resolver_ && !resolver_fds.empty())
       resolver_->process(std::span(fds).subspan(2 + status_fds.size(), resolver_fds.size()));
     else if (resolver_)
       resolver_->process({});
 
-    if (watch_->due(now)) refreshMesh(now);
+    if (kube_ ? kube_->due(now) : watch_->due(now)) refreshMesh(now);
     startResolving(now);
     if (recompile_pending_) recompile("DNS answer changed");
     proxy_->reap(now);

@@ -17,6 +17,7 @@
 #include "agent/settings/settings.h"
 #include "agent/source/directory_watch.h"
 #include "agent/source/host_resolver.h"
+#include "agent/source/kube_source.h"
 #include "agent/source/resolved_hosts.h"
 #include "agent/status/metrics.h"
 #include "agent/status/status_server.h"
@@ -36,11 +37,12 @@ struct DaemonOptions {
 };
 
 // `meshnode-agent run`: everything the agent does, on one thread. The loop polls a signalfd
-// (SIGTERM, SIGINT, SIGHUP, SIGCHLD), the config directory's inotify fd, the c-ares sockets of
-// the ServiceEntry resolver and the status server's sockets; timers (debounce, DNS refresh,
-// proxy restart backoff, registration retry) bound its poll timeout. Only the DNS proxy, the
-// watchdog pinger and the registry run threads of their own (see their headers). Every class
-// held here runs on this loop's thread.
+// (SIGTERM, SIGINT, SIGHUP, SIGCHLD), the config source's fd (the directory's inotify fd or the
+// Kubernetes source's eventfd), the c-ares sockets of the ServiceEntry resolver and the status
+// server's sockets; timers (debounce, DNS refresh, proxy restart backoff, registration retry)
+// bound its poll timeout. Only the DNS proxy, the
+// watchdog pinger, the registry and the Kubernetes source run threads of their own (see their
+// headers). Every class held here runs on this loop's thread.
 class Daemon {
  public:
   using Clock = std::chrono::steady_clock;
@@ -92,6 +94,8 @@ class Daemon {
   Clock::time_point register_retry_at_{};
   std::chrono::milliseconds register_backoff_{500};
   std::optional<source::DirectoryWatch> watch_;
+  // config.source = "kubernetes": in place of watch_ and the directory.
+  std::unique_ptr<source::KubeSource> kube_;
   std::unique_ptr<source::HostResolver> resolver_;
   std::unique_ptr<source::ResolvedHostTable> resolved_;
   bool recompile_pending_ = false;

@@ -51,7 +51,17 @@ class Checker {
 std::vector<Problem> checkEnvironment(const AgentSettings& settings) {
   std::vector<Problem> problems;
   Checker c(settings, problems);
-  c.directory("config.directory", settings.config.directory);
+  if (settings.config.kubernetes()) {
+    // Unset keys were taken from [registry]; the problem names the key that was written.
+    auto key = [&](const char* name) {
+      std::string own = std::string("config.") + name;
+      return settings.positions.count(own) ? own : std::string("registry.") + name;
+    };
+    c.readable(key("token_file"), settings.config.token_file);
+    c.readable(key("ca_file"), settings.config.ca_file);
+  } else {
+    c.directory("config.directory", settings.config.directory);
+  }
   if (settings.registry.type == RegistrySettings::Type::kFile) {
     c.directory("registry.directory", settings.registry.directory);
   } else {

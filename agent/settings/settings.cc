@@ -224,9 +224,14 @@ void readDocument(const toml::table& root, Reader& r, AgentSettings& s) {
     r.string(*t, "trust_domain", "mesh.trust_domain", s.trust_domain);
   }
   if (const toml::table* t = r.table(root, "config", "config")) {
-    r.unknownKeys(*t, "config.", {"source", "directory"});
+    r.unknownKeys(*t, "config.",
+                  {"source", "directory", "api_server", "token_file", "ca_file", "domain_suffix"});
     r.string(*t, "source", "config.source", s.config.type);
     r.string(*t, "directory", "config.directory", s.config.directory);
+    r.string(*t, "api_server", "config.api_server", s.config.api_server);
+    r.string(*t, "token_file", "config.token_file", s.config.token_file);
+    r.string(*t, "ca_file", "config.ca_file", s.config.ca_file);
+    r.string(*t, "domain_suffix", "config.domain_suffix", s.config.domain_suffix);
   }
   if (const toml::table* t = r.table(root, "registry", "registry")) {
     r.unknownKeys(*t, "registry.", {"type", "directory", "api_server", "token_file", "ca_file"});
@@ -286,6 +291,35 @@ void readDocument(const toml::table& root, Reader& r, AgentSettings& s) {
   }
 }
 
+// The Kubernetes source's keys, after taking [registry]'s for those left unset. A key taken from
+// [registry] is reported under its own name, where the operator wrote it.
+void validateKubernetesSource(Reader& r, AgentSettings& s) {
+  ConfigSourceSettings& c = s.config;
+  auto inherit = [&](std::string& value, const std::string& key, const std::string& from) {
+    if (!value.empty()) return key;
+    value = from;
+    return "registry." + key.substr(std::string("config.").size());
+  };
+  std::string server_key = inherit(c.api_server, "config.api_server", s.registry.api_server);
+  std::string token_key = inherit(c.token_file, "config.token_file", s.registry.token_file);
+  std::string ca_key = inherit(c.ca_file, "config.ca_file", s.registry.ca_file);
+  if (c.api_server.empty()) {
+    r.problem("config.api_server", r.at("config.source"),
+              "is required when config.source is \"kubernetes\" (or set registry.api_server)");
+  } else if (c.api_server.rfind("https://", 0) != 0 || c.api_server.size() <= 8) {
+    r.problem(server_key, r.at(server_key),
+              "must be an https:// URL, not \"" + c.api_server + "\"");
+  }
+  for (const auto& [key, path] : {std::pair{token_key, c.token_file}, {ca_key, c.ca_file}}) {
+    if (path.empty() || path.front() != '/')
+      r.problem(key, r.at(key), "must be an absolute path, not \"" + path + "\"");
+  }
+  if (!isDnsName(c.domain_suffix)) {
+    r.problem("config.domain_suffix", r.at("config.domain_suffix"),
+              "must be a lowercase DNS name, not \"" + c.domain_suffix + "\"");
+  }
+}
+
 // Checks that span keys, and fills defaults that depend on the host or on other keys.
 void validate(Reader& r, AgentSettings& s, const HostFacts& host) {
   auto at = [&](const std::string& key) { return r.at(key); };
@@ -316,16 +350,19 @@ void validate(Reader& r, AgentSettings& s, const HostFacts& host) {
   if (!isDnsName(s.trust_domain)) {
     r.problem("mesh.trust_domain", at("mesh.trust_domain"), "must be a DNS name");
   }
-  if (s.config.type != "directory") {
-    r.problem("config.source", at("config.source"),
-              "must be \"directory\", not \"" + s.config.type + "\"");
-  }
   auto absolute = [&](const std::string& key, const std::string& path) {
     if (path.empty() || path.front() != '/') {
       r.problem(key, at(key), "must be an absolute path, not \"" + path + "\"");
     }
   };
-  absolute("config.directory", s.config.directory);
+  if (s.config.type == "directory") {
+    absolute("config.directory", s.config.directory);
+  } else if (s.config.type == "kubernetes") {
+    validateKubernetesSource(r, s);
+  } else {
+    r.problem("config.source", at("config.source"),
+              "must be \"directory\" or \"kubernetes\", not \"" + s.config.type + "\"");
+  }
   if (s.registry.type == RegistrySettings::Type::kFile) {
     absolute("registry.directory", s.registry.directory);
   } else {

@@ -35,9 +35,18 @@ struct WorkloadSettings {
 };
 
 struct ConfigSourceSettings {
-  // Only "directory" exists today; the Kubernetes source comes with its own section.
+  // "directory" (Istio manifests in config.directory) or "kubernetes" (list and watch the API).
   std::string type = "directory";
   std::string directory = "/etc/meshnode/mesh";
+  // The Kubernetes source's API server and credentials. Each one left unset takes the
+  // [registry] key of the same name, so one cluster is written down once.
+  std::string api_server;
+  std::string token_file;
+  std::string ca_file;
+  // Services become "<name>.<namespace>.svc.<domain_suffix>".
+  std::string domain_suffix = "cluster.local";
+
+  bool kubernetes() const { return type == "kubernetes"; }
 };
 
 struct RegistrySettings {
