@@ -1,9 +1,13 @@
 #include "agent/daemon/mesh_state.h"
 
+#include <filesystem>
+#include <mutex>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/istio/loader.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "proxy/snapshot/snapshot_json.h"
 
 namespace meshnode::agent::daemon {
@@ -20,10 +24,45 @@ Result<MeshLoad> loadMesh(const AgentSettings& settings, const istio::Resources*
   return load;
 }
 
+compiler::SecurityInput securityInput(const AgentSettings& settings, std::string* why_not) {
+  namespace fs = std::filesystem;
+  compiler::SecurityInput in;
+  const fs::path dir = settings.paths.certs_dir;
+  std::string paths[3];
+  const char* names[3] = {"cert-chain.pem", "key.pem", "root-cert.pem"};
+  for (int i = 0; i < 3; ++i) {
+    paths[i] = (dir / names[i]).string();
+    std::error_code ec;
+    if (!fs::is_regular_file(paths[i], ec)) {
+      *why_not = settings.file + ": paths.certs_dir: " + paths[i] +
+                 (ec ? ": " + ec.message() : std::string(" does not exist")) +
+                 "; the host has no mesh identity and serves no mTLS";
+      return in;
+    }
+  }
+  why_not->clear();
+  in.cert_chain = paths[0];
+  in.key = paths[1];
+  in.root_cert = paths[2];
+  return in;
+}
+
 Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
                                     const istio::Resources& resources,
                                     const compiler::ResolvedHosts& resolved) {
+  std::string why_not;
   compiler::CompileInput input;
+  input.security = securityInput(settings, &why_not);
+  {
+    // Recompiles happen on every mesh change; the reason is worth one line, not one per change.
+    static std::mutex mutex;
+    static std::string logged;
+    std::lock_guard lock(mutex);
+    if (why_not != logged && !why_not.empty()) LOG_WARN("%s", why_not.c_str());
+    if (why_not != logged && why_not.empty() && !logged.empty())
+      LOG_INFO("mesh identity found in %s", settings.paths.certs_dir.c_str());
+    logged = why_not;
+  }
   input.resources = &resources;
   input.node.ns = settings.workload.name_space;
   input.node.ip = settings.workload.address;

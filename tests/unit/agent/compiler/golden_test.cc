@@ -49,6 +49,8 @@ TEST(GoldenTest, CorpusCompilesToTheGoldenSnapshot) {
   input.resources = &resources;
   input.node = options->node;
   input.resolved = options->resolved;
+  input.options = options->mesh;
+  input.security = options->security;
   auto out = compileSnapshot(input);
   ASSERT_TRUE(out.ok()) << out.error().describe();
   auto parsed = proxy::parseSnapshot(out->json, "corpus");
