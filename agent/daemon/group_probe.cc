@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "agent/istio/yaml_bounds.h"
 #include "common/file.h"
 
 namespace meshnode::agent::daemon {
@@ -60,7 +61,8 @@ Result<std::optional<Probe>> findGroupProbe(const std::string& directory, const 
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
     auto text = readFile(file.string());
-    if (!text) continue;
+    // Too big or too deep for yaml-cpp: the loader refused and reported this file already.
+    if (!text || istio::checkYamlBounds(*text, file.string())) continue;
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(*text);
