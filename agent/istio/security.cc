@@ -284,7 +284,7 @@ void decodeAuthorizationPolicy(const YAML::Node& spec, FieldReader& r, Authoriza
   if (rules.IsDefined() && !rules.IsNull() && r.isSeq(rules, p + ".rules"))
     for (size_t i = 0; i < rules.size(); ++i) {
       std::string rp = at(p + ".rules", i);
-      if (!rules[i].IsNull() && !r.isMap(rules[i], rp)) continue;
+      if (!r.isMap(rules[i], rp)) continue;
       security::AuthzRule rule;
       r.known(rules[i], rp, {"from", "to", "when"});
       eachEntry(rules[i], rp, "from", r, [&](const YAML::Node& f, const std::string& fp) {

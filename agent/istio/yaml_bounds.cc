@@ -35,6 +35,7 @@ std::optional<std::string> checkYamlBounds(std::string_view text, const std::str
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     size_t indent = line.find_first_not_of(' ');
     if (indent == std::string_view::npos) continue;  // blank
     if (block_scalar_indent != std::string_view::npos) {

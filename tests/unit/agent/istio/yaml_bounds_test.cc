@@ -39,6 +39,9 @@ data:
 )";
   EXPECT_EQ(checkYamlBounds(text, "ok.yaml"), std::nullopt);
   EXPECT_EQ(checkYamlBounds(nestedBlock(60), "ok.yaml"), std::nullopt);
+  // Windows line ends: the block scalar is still recognized as text.
+  EXPECT_EQ(checkYamlBounds("a: |\r\n  " + std::string(80, '[') + "\r\nb: 1\r\n", "crlf.yaml"),
+            std::nullopt);
 }
 
 TEST(YamlBoundsTest, DeepFlowNestingIsRefusedWithItsLine) {
