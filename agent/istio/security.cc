@@ -32,8 +32,12 @@ std::vector<std::string> values(const YAML::Node& map, const std::string& p, con
   return out;
 }
 
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
 bool isPort(const std::string& v) {
-  if (v.empty() || v.size() > 5 || !std::all_of(v.begin(), v.end(), ::isdigit)) return false;
+  if (v.empty() || v.size() > 5 || !std::all_of(v.begin(), v.end(), isDigit)) return false;
   int n = std::stoi(v);
   return n >= 1 && n <= 65535;
 }
@@ -44,10 +48,6 @@ void checkEach(const YAML::Node& map, const std::string& p, const char* key,
   for (size_t i = 0; i < items.size(); ++i)
     if (!items[i].empty() && !ok(items[i]))
       r.error(map[key][i], at(p + "." + key, i), "\"" + items[i] + "\" " + what);
-}
-
-bool isCidr(const std::string& v) {
-  return isIpOrCidr(v);
 }
 
 // A token of RFC 9110: what an HTTP header name may hold.
@@ -93,7 +93,11 @@ void decodeSource(const YAML::Node& n, const std::string& p, FieldReader& r,
           {"principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces",
            "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks",
            "serviceAccounts", "notServiceAccounts"});
-  r.notApplied(n, p, {"serviceAccounts", "notServiceAccounts"});
+  // Ignoring a source field would widen an ALLOW rule; refusing keeps the policy as strict as
+  // written.
+  for (const char* key : {"serviceAccounts", "notServiceAccounts"})
+    if (n[key].IsDefined())
+      r.error(n[key], p + "." + key, "is not supported by meshnode; use principals");
   s->principals = values(n, p, "principals", r);
   s->not_principals = values(n, p, "notPrincipals", r);
   s->request_principals = values(n, p, "requestPrincipals", r);
@@ -108,7 +112,7 @@ void decodeSource(const YAML::Node& n, const std::string& p, FieldReader& r,
                            {"notIpBlocks", &s->not_ip_blocks},
                            {"remoteIpBlocks", &s->remote_ip_blocks},
                            {"notRemoteIpBlocks", &s->not_remote_ip_blocks}})
-    checkEach(n, p, key, *list, r, isCidr, "is not an IP address or CIDR block");
+    checkEach(n, p, key, *list, r, isIpOrCidr, "is not an IP address or CIDR block");
   bool empty = s->principals.empty() && s->not_principals.empty() &&
                s->request_principals.empty() && s->not_request_principals.empty() &&
                s->namespaces.empty() && s->not_namespaces.empty() && s->ip_blocks.empty() &&
@@ -180,8 +184,9 @@ void decodeCondition(const YAML::Node& n, const std::string& p, FieldReader& r,
     r.error(n, p, "needs values or notValues for \"" + c->key + "\"");
   bool ip = c->key == "source.ip" || c->key == "remote.ip" || c->key == "destination.ip";
   if (ip) {
-    checkEach(n, p, "values", c->values, r, isCidr, "is not an IP address or CIDR block");
-    checkEach(n, p, "notValues", c->not_values, r, isCidr, "is not an IP address or CIDR block");
+    checkEach(n, p, "values", c->values, r, isIpOrCidr, "is not an IP address or CIDR block");
+    checkEach(n, p, "notValues", c->not_values, r, isIpOrCidr,
+              "is not an IP address or CIDR block");
   } else if (c->key == "destination.port") {
     checkEach(n, p, "values", c->values, r, isPort, "is not a port from 1 to 65535");
     checkEach(n, p, "notValues", c->not_values, r, isPort, "is not a port from 1 to 65535");
@@ -222,7 +227,7 @@ YAML::Node nodeAt(const YAML::Node& root, const std::string& path) {
       size_t close = path.find(']', i);
       std::string digits = close == std::string::npos ? "" : path.substr(i + 1, close - i - 1);
       if (digits.empty() || digits.size() > 8 ||
-          !std::all_of(digits.begin(), digits.end(), ::isdigit))
+          !std::all_of(digits.begin(), digits.end(), isDigit))
         return node;
       size_t index = std::stoul(digits);
       if (!isSeqNode(current) || index >= current.size()) return node;

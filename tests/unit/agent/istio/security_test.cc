@@ -334,6 +334,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "  rules:\n  - from:\n    - source:\n        principals: [\"\"]\n",
                 "sec.yaml:8: AuthorizationPolicy ns/x: spec.rules[0].from[0].source.principals[0]: "
                 "must not be empty"},
+        BadCase{
+            "AuthorizationPolicy",
+            "  rules:\n  - from:\n    - source:\n        serviceAccounts: [shop/sleep]\n",
+            "sec.yaml:8: AuthorizationPolicy ns/x: spec.rules[0].from[0].source.serviceAccounts: "
+            "is not supported by meshnode; use principals"},
         BadCase{"AuthorizationPolicy", "  rules:\n  - to:\n    - operation: {}\n",
                 "sec.yaml:7: AuthorizationPolicy ns/x: spec.rules[0].to[0].operation: must not be "
                 "empty"},
