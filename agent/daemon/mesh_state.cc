@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,17 @@ Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
   input.resolved = resolved;
   auto out = compiler::compileSnapshot(input);
   if (!out) return out.error();
+  {
+    // A compile warning (a jwksUri without keys yet, a route to an unknown host) is logged when
+    // it first appears, not again at every recompile while it lasts.
+    static std::mutex mutex;
+    static std::set<std::string> logged;
+    std::lock_guard lock(mutex);
+    std::set<std::string> now(out->warnings.begin(), out->warnings.end());
+    for (const auto& w : now)
+      if (!logged.count(w)) LOG_WARN("compile: %s", w.c_str());
+    logged = std::move(now);
+  }
   if (auto parsed = proxy::parseSnapshot(out->json, "compiled snapshot"); !parsed)
     return makeError(ErrorCode::kInternal, Side::kInternal,
                      "the proxy would refuse the compiled snapshot: " + parsed.error().detail);

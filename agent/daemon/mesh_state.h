@@ -35,6 +35,7 @@ compiler::SecurityInput securityInput(const AgentSettings& settings, std::string
 // Compiles this node's snapshot and has the proxy's own parser accept it before anything is
 // written: the agent never hands the proxy a file it would refuse. The identity comes from
 // securityInput(); when it is missing the reason is logged once (and again when it changes).
+// Compile warnings are logged when they first appear.
 Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
                                     const istio::Resources& resources,
                                     const compiler::ResolvedHosts& resolved);
