@@ -234,10 +234,25 @@ struct WorkloadEntry {
   bool healthy = true;  // false when status.conditions has Healthy=False
 };
 
+// WorkloadGroup spec.probe (Istio's ReadinessProbe): exactly one action; absent counts keep
+// Kubernetes' defaults.
+struct WorkloadProbe {
+  enum class Action { kHttpGet, kTcpSocket, kExec };
+  Action action = Action::kHttpGet;
+  std::string host;                                               // httpGet, tcpSocket
+  uint32_t port = 0;                                              // httpGet, tcpSocket
+  std::string path = "/", scheme = "HTTP";                        // httpGet
+  std::vector<std::pair<std::string, std::string>> http_headers;  // httpGet
+  std::vector<std::string> command;                               // exec
+  uint32_t initial_delay_seconds = 0, period_seconds = 10, timeout_seconds = 1,
+           success_threshold = 1, failure_threshold = 3;
+};
+
 struct WorkloadGroup {
   Meta meta;
   Labels labels;  // spec.metadata.labels
   WorkloadSpec template_;
+  std::optional<WorkloadProbe> probe;
 };
 
 struct SidecarPort {
