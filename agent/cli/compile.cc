@@ -32,6 +32,7 @@ int runCompile(int argc, char** argv) {
   input.node = options->node;
   input.resolved = options->resolved;
   input.options = options->mesh;
+  input.security = options->security;
   auto out = compiler::compileSnapshot(input);
   if (!out) {
     LOG_ERROR("%s", out.error().detail.c_str());

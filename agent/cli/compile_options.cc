@@ -51,7 +51,8 @@ Result<CompileOptions> parseCompileOptions(int argc, char** argv) {
     }
     if (arg != "--config-dir" && arg != "--node-ns" && arg != "--node-labels" &&
         arg != "--node-ip" && arg != "--workload-group" && arg != "--resolve" &&
-        arg != "--domain-suffix" && arg != "--root-namespace")
+        arg != "--domain-suffix" && arg != "--root-namespace" && arg != "--certs-dir" &&
+        arg != "--path-normalization")
       return usage("unknown option " + std::string(arg));
     auto v = value(argv[i]);
     if (!v) return Error(v.error());
@@ -70,6 +71,18 @@ Result<CompileOptions> parseCompileOptions(int argc, char** argv) {
       o.mesh.domain_suffix = *v;
     } else if (arg == "--root-namespace") {
       o.mesh.root_namespace = *v;
+    } else if (arg == "--certs-dir") {
+      std::string dir = *v;
+      while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+      o.security.cert_chain = dir + "/cert-chain.pem";
+      o.security.key = dir + "/key.pem";
+      o.security.root_cert = dir + "/root-cert.pem";
+    } else if (arg == "--path-normalization") {
+      if (*v != "NONE" && *v != "BASE" && *v != "MERGE_SLASHES" && *v != "DECODE_AND_MERGE_SLASHES")
+        return usage("--path-normalization: \"" + *v +
+                     "\" is not one of NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES");
+      o.mesh.path_normalization = *v;
     } else if (arg == "--workload-group") {
       o.node.workload_group = *v;
     } else {

@@ -10,6 +10,7 @@
 #include "agent/compiler/inbound.h"
 #include "agent/compiler/registry.h"
 #include "agent/compiler/route.h"
+#include "agent/compiler/security.h"
 
 namespace meshnode::compiler {
 namespace {
@@ -135,6 +136,9 @@ Result<CompileOutput> compileSnapshot(const CompileInput& input) {
   doc["http_routes"] = http;
   doc["tcp_routes"] = tcp;
   doc["clusters"] = cluster_list;
+  auto security = compileSecurity(input, node->labels, &out.warnings);
+  if (!security) return Error(security.error());
+  doc["security"] = std::move(*security);
   out.version = digest(doc.dump());
   doc["version"] = out.version;
   out.json = doc.dump(2) + "\n";

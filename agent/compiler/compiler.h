@@ -21,6 +21,9 @@ struct CompileOptions {
   std::string domain_suffix = "cluster.local";
   std::string root_namespace = "istio-system";  // where mesh-wide Sidecars and rules live
   bool registry_only = false;  // mesh-wide outboundTrafficPolicy; a Sidecar overrides it
+  // MeshConfig's pathNormalization: NONE, BASE (Istio's default), MERGE_SLASHES or
+  // DECODE_AND_MERGE_SLASHES; written to the snapshot as `security.path_normalization`.
+  std::string path_normalization = "BASE";
 };
 
 // Addresses found by DNS for the hosts of resolution DNS / DNS_ROUND_ROBIN service entries
@@ -66,7 +69,7 @@ std::vector<std::string> jwksUris(const istio::Resources& resources, const NodeI
 
 // Compiles resources plus this node's identity into the proxy snapshot, following the
 // semantics istiod applies to a sidecar. Fails only when the node itself is unusable (no
-// numeric IP, unknown workload group).
+// numeric IP, unknown workload group, STRICT mTLS asked of a host without an identity).
 Result<CompileOutput> compileSnapshot(const CompileInput& input);
 
 }  // namespace meshnode::compiler

@@ -1,93 +1,58 @@
 #include "agent/daemon/group_probe.h"
 
-#include <algorithm>
-#include <charconv>
-#include <filesystem>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
-
-#include "common/file.h"
+#include "agent/istio/loader.h"
 
 namespace meshnode::agent::daemon {
-namespace {
 
-// YAML scalars carry no type of their own in yaml-cpp; Kubernetes' probe fields are integers,
-// booleans or strings, so a scalar that reads as an integer is one (unless it was quoted).
-nlohmann::json toJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      auto out = nlohmann::json::object();
-      for (const auto& kv : node)
-        out[kv.first.as<std::string>()] = toJson(kv.second);
-      return out;
+Probe toProbe(const istio::WorkloadProbe& in) {
+  Probe out;
+  out.initial_delay_seconds = in.initial_delay_seconds;
+  out.period_seconds = in.period_seconds;
+  out.timeout_seconds = in.timeout_seconds;
+  out.success_threshold = in.success_threshold;
+  out.failure_threshold = in.failure_threshold;
+  switch (in.action) {
+    case istio::WorkloadProbe::Action::kHttpGet: {
+      HttpGetAction a;
+      a.host = in.host;
+      a.port = static_cast<uint16_t>(in.port);
+      a.path = in.path;
+      a.scheme = in.scheme;
+      a.headers = in.http_headers;
+      out.action = std::move(a);
+      break;
     }
-    case YAML::NodeType::Sequence: {
-      auto out = nlohmann::json::array();
-      for (const auto& item : node)
-        out.push_back(toJson(item));
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() != "!") {
-        int64_t n = 0;
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-        if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return n;
-        if (s == "true") return true;
-        if (s == "false") return false;
-      }
-      return s;
-    }
-    default:
-      return nullptr;
+    case istio::WorkloadProbe::Action::kTcpSocket:
+      out.action = TcpSocketAction{in.host, static_cast<uint16_t>(in.port)};
+      break;
+    case istio::WorkloadProbe::Action::kExec:
+      out.action = ExecAction{in.command};
+      break;
   }
+  return out;
 }
 
-}  // namespace
+Result<std::optional<Probe>> groupProbe(const istio::Resources& resources,
+                                        const std::vector<std::string>& load_errors,
+                                        const std::string& group, const std::string& name_space) {
+  for (const auto& g : resources.workload_groups)
+    if (g.meta.name == group && g.meta.ns == name_space)
+      return g.probe ? std::optional<Probe>(toProbe(*g.probe)) : std::optional<Probe>();
+  // Not loaded: when the group was rejected, its first error says why (a bad probe, say).
+  const std::string subject = ": WorkloadGroup " + name_space + "/" + group + ":";
+  for (const auto& e : load_errors)
+    if (e.find(subject) != std::string::npos)
+      return makeError(ErrorCode::kInvalidArgument, Side::kConfig, e);
+  return std::optional<Probe>();
+}
 
 Result<std::optional<Probe>> findGroupProbe(const std::string& directory, const std::string& group,
                                             const std::string& name_space) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::vector<fs::path> files;
-  for (auto it = fs::recursive_directory_iterator(directory, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    auto ext = it->path().extension();
-    if (it->is_regular_file(ec) && (ext == ".yaml" || ext == ".yml")) files.push_back(it->path());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
-    auto text = readFile(file.string());
-    if (!text) continue;
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(*text);
-    } catch (const YAML::Exception&) {
-      continue;  // the loader already reported this file with its line
-    }
-    for (const auto& doc : docs) {
-      try {
-        if (!doc.IsMap() || !doc["kind"] || doc["kind"].as<std::string>() != "WorkloadGroup")
-          continue;
-        auto meta = doc["metadata"];
-        if (!meta || !meta["name"] || meta["name"].as<std::string>() != group) continue;
-        std::string ns = meta["namespace"] ? meta["namespace"].as<std::string>() : "default";
-        if (ns != name_space) continue;
-        auto probe = doc["spec"] ? doc["spec"]["probe"] : YAML::Node();
-        if (!probe) return std::optional<Probe>();
-        std::string where = file.string() + ":" + std::to_string(probe.Mark().line + 1) +
-                            ": WorkloadGroup " + ns + "/" + group + ": spec.probe";
-        auto parsed = parseProbe(toJson(probe), where);
-        if (!parsed) return parsed.error();
-        return std::optional<Probe>(std::move(*parsed));
-      } catch (const YAML::Exception& e) {
-        return makeError(ErrorCode::kParse, Side::kConfig, file.string() + ": " + e.what());
-      }
-    }
-  }
-  return std::optional<Probe>();
+  istio::Resources resources;
+  istio::LoadReport report;
+  if (Status st = istio::loadDirectory(directory, &resources, &report); !st)
+    return std::optional<Probe>();  // the mesh loader reports an unreadable directory
+  return groupProbe(resources, report.errors, group, name_space);
 }
 
 }  // namespace meshnode::agent::daemon

@@ -1,9 +1,14 @@
 #include "agent/daemon/mesh_state.h"
 
+#include <filesystem>
+#include <mutex>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/istio/loader.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "proxy/snapshot/snapshot_json.h"
 
 namespace meshnode::agent::daemon {
@@ -20,10 +25,45 @@ Result<MeshLoad> loadMesh(const AgentSettings& settings, const istio::Resources*
   return load;
 }
 
+compiler::SecurityInput securityInput(const AgentSettings& settings, std::string* why_not) {
+  namespace fs = std::filesystem;
+  compiler::SecurityInput in;
+  const fs::path dir = settings.paths.certs_dir;
+  std::string paths[3];
+  const char* names[3] = {"cert-chain.pem", "key.pem", "root-cert.pem"};
+  for (int i = 0; i < 3; ++i) {
+    paths[i] = (dir / names[i]).string();
+    std::error_code ec;
+    if (!fs::is_regular_file(paths[i], ec)) {
+      *why_not = settings.file + ": paths.certs_dir: " + paths[i] +
+                 (ec ? ": " + ec.message() : std::string(" does not exist")) +
+                 "; the host has no mesh identity and serves no mTLS";
+      return in;
+    }
+  }
+  why_not->clear();
+  in.cert_chain = paths[0];
+  in.key = paths[1];
+  in.root_cert = paths[2];
+  return in;
+}
+
 Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
                                     const istio::Resources& resources,
                                     const compiler::ResolvedHosts& resolved) {
+  std::string why_not;
   compiler::CompileInput input;
+  input.security = securityInput(settings, &why_not);
+  {
+    // Recompiles happen on every mesh change; the reason is worth one line, not one per change.
+    static std::mutex mutex;
+    static std::string logged;
+    std::lock_guard lock(mutex);
+    if (why_not != logged && !why_not.empty()) LOG_WARN("%s", why_not.c_str());
+    if (why_not != logged && why_not.empty() && !logged.empty())
+      LOG_INFO("mesh identity found in %s", settings.paths.certs_dir.c_str());
+    logged = why_not;
+  }
   input.resources = &resources;
   input.node.ns = settings.workload.name_space;
   input.node.ip = settings.workload.address;
@@ -31,6 +71,17 @@ Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
   input.resolved = resolved;
   auto out = compiler::compileSnapshot(input);
   if (!out) return out.error();
+  {
+    // A compile warning (a jwksUri without keys yet, a route to an unknown host) is logged when
+    // it first appears, not again at every recompile while it lasts.
+    static std::mutex mutex;
+    static std::set<std::string> logged;
+    std::lock_guard lock(mutex);
+    std::set<std::string> now(out->warnings.begin(), out->warnings.end());
+    for (const auto& w : now)
+      if (!logged.count(w)) LOG_WARN("compile: %s", w.c_str());
+    logged = std::move(now);
+  }
   if (auto parsed = proxy::parseSnapshot(out->json, "compiled snapshot"); !parsed)
     return makeError(ErrorCode::kInternal, Side::kInternal,
                      "the proxy would refuse the compiled snapshot: " + parsed.error().detail);

@@ -28,8 +28,14 @@ struct CompiledSnapshot {
   std::string version;
 };
 
+// This host's mesh identity: paths.certs_dir's cert-chain.pem, key.pem and root-cert.pem when all
+// three exist. Otherwise none, and `why_not` says which file is missing.
+compiler::SecurityInput securityInput(const AgentSettings& settings, std::string* why_not);
+
 // Compiles this node's snapshot and has the proxy's own parser accept it before anything is
-// written: the agent never hands the proxy a file it would refuse.
+// written: the agent never hands the proxy a file it would refuse. The identity comes from
+// securityInput(); when it is missing the reason is logged once (and again when it changes).
+// Compile warnings are logged when they first appear.
 Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
                                     const istio::Resources& resources,
                                     const compiler::ResolvedHosts& resolved);

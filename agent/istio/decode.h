@@ -19,6 +19,10 @@ void decodeServiceEntry(const YAML::Node& spec, FieldReader& r, ServiceEntry* ou
 void decodeWorkloadEntry(const YAML::Node& doc, FieldReader& r, WorkloadEntry* out);
 void decodeWorkloadGroup(const YAML::Node& spec, FieldReader& r, WorkloadGroup* out);
 void decodeSidecar(const YAML::Node& spec, FieldReader& r, Sidecar* out);
+void decodePeerAuthentication(const YAML::Node& spec, FieldReader& r, PeerAuthentication* out);
+void decodeAuthorizationPolicy(const YAML::Node& spec, FieldReader& r, AuthorizationPolicy* out);
+void decodeRequestAuthentication(const YAML::Node& spec, FieldReader& r,
+                                 RequestAuthentication* out);
 
 // Shared pieces.
 void decodeWorkloadSpec(const YAML::Node& n, const std::string& path, FieldReader& r,

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent/istio/decode.h"
+#include "agent/istio/yaml_bounds.h"
 #include "common/file.h"
 
 namespace meshnode::istio {
@@ -12,6 +13,10 @@ namespace {
 bool networkingVersion(const std::string& api) {
   return api == "networking.istio.io/v1" || api == "networking.istio.io/v1beta1" ||
          api == "networking.istio.io/v1alpha3";
+}
+
+bool securityVersion(const std::string& api) {
+  return api == "security.istio.io/v1" || api == "security.istio.io/v1beta1";
 }
 
 template <typename T>
@@ -54,15 +59,18 @@ void loadDocument(const YAML::Node& doc, const std::string& file, Resources* out
   std::string subject = kind + " " + meta.ns + "/" + (meta.name.empty() ? "?" : meta.name);
   FieldReader r(file, subject, report);
 
-  static const char* kKinds[] = {"ServiceEntry",   "WorkloadEntry",   "WorkloadGroup",
-                                 "VirtualService", "DestinationRule", "Sidecar"};
-  bool ours = networkingVersion(api) && std::any_of(std::begin(kKinds), std::end(kKinds),
-                                                    [&](const char* k) { return kind == k; });
+  static const char* kNetworking[] = {"ServiceEntry",   "WorkloadEntry",   "WorkloadGroup",
+                                      "VirtualService", "DestinationRule", "Sidecar"};
+  static const char* kSecurity[] = {"PeerAuthentication", "AuthorizationPolicy",
+                                    "RequestAuthentication"};
+  auto among = [&](const auto& kinds) {
+    return std::any_of(std::begin(kinds), std::end(kinds),
+                       [&](const char* k) { return kind == k; });
+  };
+  bool ours =
+      (networkingVersion(api) && among(kNetworking)) || (securityVersion(api) && among(kSecurity));
   if (!ours) {
-    std::string why = api.rfind("security.istio.io/", 0) == 0
-                          ? "security policy, read by the security configuration"
-                          : "not a kind this compiler reads";
-    r.warn(doc, "", "skipped (" + api + ", " + why + ")");
+    r.warn(doc, "", "skipped (" + api + ", not a kind this compiler reads)");
     return;
   }
   if (!isMapNode(md)) {
@@ -91,6 +99,12 @@ void loadDocument(const YAML::Node& doc, const std::string& file, Resources* out
     ok = decodeInto(doc, r, meta, &out->destination_rules, decodeDestinationRule);
   else if (kind == "Sidecar")
     ok = decodeInto(doc, r, meta, &out->sidecars, decodeSidecar);
+  else if (kind == "PeerAuthentication")
+    ok = decodeInto(doc, r, meta, &out->peer_authentications, decodePeerAuthentication);
+  else if (kind == "AuthorizationPolicy")
+    ok = decodeInto(doc, r, meta, &out->authorization_policies, decodeAuthorizationPolicy);
+  else if (kind == "RequestAuthentication")
+    ok = decodeInto(doc, r, meta, &out->request_authentications, decodeRequestAuthentication);
   if (!ok) report->rejected.push_back(subject);
 }
 
@@ -110,6 +124,10 @@ void restore(const std::vector<T>& previous, const std::vector<std::string>& rej
 
 void loadYaml(const std::string& text, const std::string& file, Resources* out,
               LoadReport* report) {
+  if (auto refused = checkYamlBounds(text, file)) {
+    report->errors.push_back(*refused);
+    return;
+  }
   std::vector<YAML::Node> docs;
   // yaml-cpp reports syntax errors by throwing; they stop here and become one error line.
   try {
@@ -148,7 +166,14 @@ Status loadDirectory(const std::string& dir, Resources* out, LoadReport* report)
     return makeError(ErrorCode::kIo, Side::kConfig,
                      "config directory " + dir + ": " + ec.message());
   std::sort(files.begin(), files.end());
+  const YamlLimits limits;
   for (const auto& f : files) {
+    // Checked before reading, so a huge file is never loaded into memory.
+    if (auto size = fs::file_size(f, ec); !ec && size > limits.max_bytes) {
+      report->errors.push_back(f.string() + ":1: the file is " + std::to_string(size) +
+                               " bytes, above the limit of " + std::to_string(limits.max_bytes));
+      continue;
+    }
     auto text = readFile(f.string());
     if (!text) {
       report->errors.push_back(f.string() + ": " + text.error().describe());
@@ -167,6 +192,9 @@ void keepLastGood(const Resources& previous, const std::vector<std::string>& rej
   restore(previous.virtual_services, rejected, &current->virtual_services);
   restore(previous.destination_rules, rejected, &current->destination_rules);
   restore(previous.sidecars, rejected, &current->sidecars);
+  restore(previous.peer_authentications, rejected, &current->peer_authentications);
+  restore(previous.authorization_policies, rejected, &current->authorization_policies);
+  restore(previous.request_authentications, rejected, &current->request_authentications);
 }
 
 }  // namespace meshnode::istio

@@ -8,11 +8,12 @@
 
 namespace meshnode::istio {
 
-// Reads Istio manifests: multi-document YAML of networking.istio.io (v1, v1beta1, v1alpha3)
-// resources. Each resource is validated on its own; an invalid one is reported in
-// `report->errors` and left out while the rest load. Kinds this compiler does not use (Gateway,
-// security.istio.io policies, Kubernetes objects) are noted in `report->warnings` and skipped.
-// A file that is not YAML at all is one error naming its line.
+// Reads Istio manifests: multi-document YAML of networking.istio.io (v1, v1beta1, v1alpha3) and
+// security.istio.io (v1, v1beta1) resources. Each resource is validated on its own; an invalid
+// one is reported in `report->errors` and left out while the rest load. Kinds this compiler does
+// not use (Gateway, Kubernetes objects) are noted in `report->warnings` and skipped. A file that
+// is not YAML at all, or is bigger or more deeply nested than YamlLimits allows, is one error
+// naming its line.
 void loadYaml(const std::string& text, const std::string& file, Resources* out, LoadReport* report);
 
 // Loads every *.yaml and *.yml file under `dir` (recursively, in path order). Fails only when

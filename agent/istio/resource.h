@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
-// Istio's networking resources as the compiler reads them, after validation. Field names follow
+#include "security/authz_policy.h"
+#include "security/peer_authn.h"
+
+// Istio's resources as the compiler reads them, after validation. Field names follow
 // the Istio reference (istio.io/latest/docs/reference/config/networking/); durations are in
 // milliseconds and percentages from 0 to 100.
 namespace meshnode::istio {
@@ -231,10 +234,25 @@ struct WorkloadEntry {
   bool healthy = true;  // false when status.conditions has Healthy=False
 };
 
+// WorkloadGroup spec.probe (Istio's ReadinessProbe): exactly one action; absent counts keep
+// Kubernetes' defaults.
+struct WorkloadProbe {
+  enum class Action { kHttpGet, kTcpSocket, kExec };
+  Action action = Action::kHttpGet;
+  std::string host;                                               // httpGet, tcpSocket
+  uint32_t port = 0;                                              // httpGet, tcpSocket
+  std::string path = "/", scheme = "HTTP";                        // httpGet
+  std::vector<std::pair<std::string, std::string>> http_headers;  // httpGet
+  std::vector<std::string> command;                               // exec
+  uint32_t initial_delay_seconds = 0, period_seconds = 10, timeout_seconds = 1,
+           success_threshold = 1, failure_threshold = 3;
+};
+
 struct WorkloadGroup {
   Meta meta;
   Labels labels;  // spec.metadata.labels
   WorkloadSpec template_;
+  std::optional<WorkloadProbe> probe;
 };
 
 struct SidecarPort {
@@ -261,6 +279,49 @@ struct Sidecar {
   std::optional<bool> registry_only;  // outboundTrafficPolicy.mode; absent: mesh default
 };
 
+// security.istio.io (https://istio.io/latest/docs/reference/config/security/).
+
+using MtlsMode = security::MtlsMode;  // UNSET, DISABLE, PERMISSIVE, STRICT
+
+struct PeerAuthentication {
+  Meta meta;
+  std::optional<Labels> selector;    // selector.matchLabels; absent or empty: the whole namespace
+  MtlsMode mode = MtlsMode::kUnset;  // mtls.mode; UNSET inherits from the parent level
+  std::map<uint32_t, MtlsMode> port_level;  // portLevelMtls
+};
+
+struct AuthorizationPolicy {
+  Meta meta;
+  std::optional<Labels> selector;
+  // targetRef/targetRefs name gateways and waypoints; such a policy never applies to a host.
+  bool has_target_refs = false;
+  security::AuthzAction action = security::AuthzAction::kAllow;
+  std::vector<security::AuthzRule> rules;  // Istio's camelCase fields, in the engine's shape
+};
+
+struct JwtHeader {
+  std::string name, prefix;
+};
+
+struct JwtRule {
+  std::string issuer;
+  std::vector<std::string> audiences;
+  std::string jwks_uri, jwks;
+  std::vector<JwtHeader> from_headers;
+  std::vector<std::string> from_params, from_cookies;
+  std::string output_payload_to_header;
+  bool forward_original_token = false;
+  std::vector<std::pair<std::string, std::string>> output_claim_to_headers;  // header, claim
+  std::optional<int64_t> timeout_ms;                                         // for fetching jwksUri
+};
+
+struct RequestAuthentication {
+  Meta meta;
+  std::optional<Labels> selector;
+  bool has_target_refs = false;
+  std::vector<JwtRule> jwt_rules;
+};
+
 // Every valid resource read from a config source, in the order it was read.
 struct Resources {
   std::vector<ServiceEntry> service_entries;
@@ -269,6 +330,9 @@ struct Resources {
   std::vector<VirtualService> virtual_services;
   std::vector<DestinationRule> destination_rules;
   std::vector<Sidecar> sidecars;
+  std::vector<PeerAuthentication> peer_authentications;
+  std::vector<AuthorizationPolicy> authorization_policies;
+  std::vector<RequestAuthentication> request_authentications;
 };
 
 }  // namespace meshnode::istio

@@ -118,7 +118,11 @@ security::JwtRule readJwtRule(JsonReader& r, const json& o, const std::string& p
   rule.provider.issuer = r.str(o, p, "issuer", true);
   rule.provider.audiences = r.strings(o, p, "audiences");
   std::string jwks = r.str(o, p, "jwks", true);
-  if (!r.failed()) {
+  // {"keys":[]} is what the agent writes for a jwksUri it has not fetched yet: the rule stands,
+  // with no key, so every token of that issuer is refused ("has no keys") instead of trusted.
+  if (!r.failed() && json::parse(jwks, nullptr, false) == json{{"keys", json::array()}}) {
+    rule.provider.jwks = nullptr;
+  } else if (!r.failed()) {
     auto keys = security::Jwks::parse(jwks, p + ".jwks");
     if (!keys)
       r.fail(p + ".jwks", keys.error().detail);

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -33,9 +34,11 @@ TEST(GoldenTest, CorpusCompilesToTheGoldenSnapshot) {
   auto options = agent::cli::parseCompileOptions(static_cast<int>(argv.size()), argv.data());
   ASSERT_TRUE(options.ok()) << options.error().describe();
 
+  // Relative paths, as regenerate.sh runs: policies carry their file in `origin`.
+  std::filesystem::current_path(kSource);
   istio::Resources resources;
   istio::LoadReport report;
-  ASSERT_TRUE(istio::loadDirectory(kSource + "/" + options->config_dir, &resources, &report).ok());
+  ASSERT_TRUE(istio::loadDirectory(options->config_dir, &resources, &report).ok());
   for (const auto& e : report.errors)
     ADD_FAILURE() << e;
   size_t count = resources.service_entries.size() + resources.workload_entries.size() +
@@ -44,11 +47,16 @@ TEST(GoldenTest, CorpusCompilesToTheGoldenSnapshot) {
   EXPECT_GE(count, 30u);
   EXPECT_GE(resources.sidecars.size(), 1u);
   EXPECT_GE(resources.workload_groups.size(), 1u);
+  EXPECT_GE(resources.peer_authentications.size() + resources.authorization_policies.size() +
+                resources.request_authentications.size(),
+            8u);
 
   CompileInput input;
   input.resources = &resources;
   input.node = options->node;
   input.resolved = options->resolved;
+  input.options = options->mesh;
+  input.security = options->security;
   auto out = compileSnapshot(input);
   ASSERT_TRUE(out.ok()) << out.error().describe();
   auto parsed = proxy::parseSnapshot(out->json, "corpus");

@@ -42,6 +42,7 @@ TEST_F(GroupProbeTest, TheGroupsProbeIsReadWithItsTypes) {
 kind: WorkloadGroup
 metadata: {name: shop-vm, namespace: shop}
 spec:
+  template: {serviceAccount: shop}
   probe:
     periodSeconds: 2
     failureThreshold: 4
@@ -72,12 +73,13 @@ TEST_F(GroupProbeTest, AnInvalidProbeNamesFileLineAndField) {
 kind: WorkloadGroup
 metadata: {name: shop-vm, namespace: shop}
 spec:
+  template: {serviceAccount: shop}
   probe:
     tcpSocket: {port: 70000}
 )");
   auto bad = findGroupProbe(dir_.string(), "shop-vm", "shop");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().detail.find((dir_ / "g.yaml").string() + ":6: WorkloadGroup shop/shop-vm"),
+  EXPECT_NE(bad.error().detail.find((dir_ / "g.yaml").string() + ":7: WorkloadGroup shop/shop-vm"),
             std::string::npos)
       << bad.error().detail;
   EXPECT_NE(bad.error().detail.find("port"), std::string::npos);

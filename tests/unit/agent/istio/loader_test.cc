@@ -154,9 +154,9 @@ spec:
 }
 
 TEST(LoaderTest, OtherKindsAreSkippedWithANote) {
-  auto l = load(R"(apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny, namespace: shop}
+  auto l = load(R"(apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ingress, namespace: shop}
 spec: {}
 ---
 apiVersion: v1
@@ -165,7 +165,7 @@ metadata: {name: web}
 )");
   EXPECT_TRUE(l.report.errors.empty());
   ASSERT_EQ(l.report.warnings.size(), 2u);
-  EXPECT_NE(l.report.warnings[0].find("mesh.yaml:1: AuthorizationPolicy shop/deny: skipped"),
+  EXPECT_NE(l.report.warnings[0].find("mesh.yaml:1: Gateway shop/ingress: skipped"),
             std::string::npos);
   EXPECT_NE(l.report.warnings[1].find("mesh.yaml:6: Service default/web: skipped"),
             std::string::npos);
