@@ -165,6 +165,10 @@ int Daemon::startUp() {
     // Unreachable at start: the last good snapshot on disk serves while the watches retry.
     kube_->waitForSync(std::chrono::seconds(5));
   }
+  if (auto jwks = source::JwksFetcher::create({}); jwks)
+    jwks_ = std::move(*jwks);
+  else
+    LOG_ERROR("jwksUri keys will not be fetched: %s", jwks.error().detail.c_str());
   auto now = Clock::now();
   if (!kube_) setStatus("loading mesh from " + settings_.config.directory);
   resolved_ =
@@ -295,6 +299,11 @@ bool Daemon::refreshMesh(Clock::time_point now) {
   if (resolved_->setHosts(compiler::hostsToResolve(*resources_), now)) recompile_pending_ = true;
   startResolving(now);
   if (snapshot_.json.empty()) resolveFirstAnswers(std::chrono::seconds(2));
+  if (jwks_) {
+    jwks_->setUris(jwksUrisFor(settings_, *resources_));
+    if (snapshot_.json.empty()) fetchFirstKeys(std::chrono::seconds(3));
+    jwks_generation_ = jwks_->generation();
+  }
   if (dns_proxy_) {
     auto table = dns::NameTable::build(meshHosts(*resources_), settings_.dns.search_domains,
                                        {"cluster.local"});
@@ -310,7 +319,8 @@ bool Daemon::refreshMesh(Clock::time_point now) {
 void Daemon::recompile(const char* why) {
   recompile_pending_ = false;
   if (!resources_) return;
-  auto compiled = compileFor(settings_, *resources_, resolved_->resolved());
+  auto compiled = compileFor(settings_, *resources_, resolved_->resolved(),
+                             jwks_ ? jwks_->documents() : std::map<std::string, std::string>{});
   if (!compiled) {
     ++metrics_.snapshot_compile_errors;
     LOG_ERROR("%s: %s%s", settings_.file.c_str(), compiled.error().detail.c_str(),
@@ -330,6 +340,17 @@ void Daemon::recompile(const char* why) {
   if (proxy_) proxy_->reload();
   LOG_NOTICE("snapshot %s written (%s)", snapshot_.version.c_str(), why);
   if (ready_) notifier_.status("serving snapshot " + snapshot_.version);
+}
+
+void Daemon::fetchFirstKeys(std::chrono::milliseconds budget) {
+  size_t wanted = jwksUrisFor(settings_, *resources_).size();
+  auto deadline = Clock::now() + budget;
+  while (jwks_->attempts() < wanted && Clock::now() < deadline) {
+    pollfd p{jwks_->pollFd(), POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) > 0)
+      jwks_->onReadable();
+  }
 }
 
 void Daemon::startResolving(Clock::time_point now) {
@@ -438,6 +459,7 @@ void Daemon::reportHealth(Clock::time_point now) {
 
 void Daemon::reloadSettings(Clock::time_point now) {
   notifier_.reloading();
+  if (jwks_) jwks_->refreshNow();
   setStatus("reloading " + options_.config_path);
   auto load = loadSettings(options_.config_path, readHostFacts());
   for (const auto& p : load.problems)
@@ -524,6 +546,7 @@ void Daemon::loop() {
     std::vector<pollfd> resolver_fds = resolver_ ? resolver_->pollFds() : std::vector<pollfd>{};
     fds.insert(fds.end(), status_fds.begin(), status_fds.end());
     fds.insert(fds.end(), resolver_fds.begin(), resolver_fds.end());
+    if (jwks_) fds.push_back({jwks_->pollFd(), POLLIN, 0});
 
     auto wake = now + kTurn;
     auto earlier = [&](std::optional<Clock::time_point> t) {
@@ -556,6 +579,13 @@ void Daemon::loop() {
     else if (resolver_)
       resolver_->process({});
 
+    if (jwks_ && fds.back().fd == jwks_->pollFd() && fds.back().revents) {
+      jwks_->onReadable();
+      if (jwks_->generation() != jwks_generation_) {
+        jwks_generation_ = jwks_->generation();
+        recompile("jwksUri keys changed");
+      }
+    }
     if (kube_ ? kube_->due(now) : watch_->due(now)) refreshMesh(now);
     startResolving(now);
     if (recompile_pending_) recompile("DNS answer changed");

@@ -17,6 +17,7 @@
 #include "agent/settings/settings.h"
 #include "agent/source/directory_watch.h"
 #include "agent/source/host_resolver.h"
+#include "agent/source/jwks_fetcher.h"
 #include "agent/source/kube_source.h"
 #include "agent/source/resolved_hosts.h"
 #include "agent/status/metrics.h"
@@ -67,6 +68,9 @@ class Daemon {
   void recompile(const char* why);
   void startResolving(Clock::time_point now);
   void resolveFirstAnswers(std::chrono::milliseconds budget);
+  // At start, gives the first fetch of each jwksUri up to `budget`, so the first snapshot
+  // verifies tokens rather than refusing them until the keys arrive.
+  void fetchFirstKeys(std::chrono::milliseconds budget);
   bool waitProxyReady(std::chrono::milliseconds budget);
   void registerEntry(Clock::time_point now);
   void startProbe();
@@ -98,6 +102,9 @@ class Daemon {
   std::unique_ptr<source::KubeSource> kube_;
   std::unique_ptr<source::HostResolver> resolver_;
   std::unique_ptr<source::ResolvedHostTable> resolved_;
+  // Keys of RequestAuthentication jwksUri rules, fetched off the loop thread.
+  std::unique_ptr<source::JwksFetcher> jwks_;
+  uint64_t jwks_generation_ = 0;
   bool recompile_pending_ = false;
   // The group's probe runs on the Prober's thread; its transitions wait here for the loop.
   std::unique_ptr<HealthReporter> health_;

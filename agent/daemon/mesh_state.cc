@@ -48,12 +48,31 @@ compiler::SecurityInput securityInput(const AgentSettings& settings, std::string
   return in;
 }
 
+namespace {
+
+compiler::NodeIdentity nodeFor(const AgentSettings& settings) {
+  compiler::NodeIdentity node;
+  node.ns = settings.workload.name_space;
+  node.ip = settings.workload.address;
+  node.workload_group = settings.workload.group;
+  return node;
+}
+
+}  // namespace
+
+std::vector<std::string> jwksUrisFor(const AgentSettings& settings,
+                                     const istio::Resources& resources) {
+  return compiler::jwksUris(resources, nodeFor(settings), compiler::CompileOptions{});
+}
+
 Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
                                     const istio::Resources& resources,
-                                    const compiler::ResolvedHosts& resolved) {
+                                    const compiler::ResolvedHosts& resolved,
+                                    const std::map<std::string, std::string>& jwks) {
   std::string why_not;
   compiler::CompileInput input;
   input.security = securityInput(settings, &why_not);
+  input.security.jwks_by_uri = jwks;
   {
     // Recompiles happen on every mesh change; the reason is worth one line, not one per change.
     static std::mutex mutex;
@@ -65,9 +84,7 @@ Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
     logged = why_not;
   }
   input.resources = &resources;
-  input.node.ns = settings.workload.name_space;
-  input.node.ip = settings.workload.address;
-  input.node.workload_group = settings.workload.group;
+  input.node = nodeFor(settings);
   input.resolved = resolved;
   auto out = compiler::compileSnapshot(input);
   if (!out) return out.error();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,15 @@ compiler::SecurityInput securityInput(const AgentSettings& settings, std::string
 // written: the agent never hands the proxy a file it would refuse. The identity comes from
 // securityInput(); when it is missing the reason is logged once (and again when it changes).
 // Compile warnings are logged when they first appear.
+// `jwks` holds the documents fetched for jwksUri rules (JwksFetcher::documents()).
 Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
                                     const istio::Resources& resources,
-                                    const compiler::ResolvedHosts& resolved);
+                                    const compiler::ResolvedHosts& resolved,
+                                    const std::map<std::string, std::string>& jwks = {});
+
+// The jwksUri of every RequestAuthentication rule that applies to this node.
+std::vector<std::string> jwksUrisFor(const AgentSettings& settings,
+                                     const istio::Resources& resources);
 
 // The "version" of a snapshot document already on disk.
 Result<CompiledSnapshot> readSnapshotFile(const std::string& path);

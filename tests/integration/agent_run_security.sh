@@ -3,7 +3,9 @@
 # AuthorizationPolicy denying /admin in the config directory, the identity in paths.certs_dir.
 # A peer in another namespace sees plaintext refused, and with a workload certificate of the
 # mesh gets 200 on / and 403 on /admin (also when spelled /public/../admin); removing the deny
-# from the file reaches the running proxy without a restart.
+# from the file reaches the running proxy without a restart. A RequestAuthentication whose keys
+# come from a jwksUri (served on the host's loopback) accepts a token of the served key and
+# answers 401 to another; after the served key set changes, SIGHUP makes the agent fetch it again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_run_lib.sh"
 ensure_proxy_user
@@ -33,6 +35,20 @@ nginx_conf "$WORK/app.conf" "
 bg "$HOST" nginx-app nginx -c "$WORK/app.conf"
 wait_port "$HOST" 127.0.0.1 8000
 
+# JWT keys: key1 served at first, key2 later.
+JWT="/usr/bin/python3 $(dirname "$0")/jwt_tool.py"
+ISSUER=https://issuer.meshnode.test
+mkdir -p "$WORK/jwks"
+for k in key1 key2; do
+  openssl genrsa -out "$WORK/$k.pem" 2048 2>/dev/null
+  $JWT jwks "$WORK/$k.pem" "$k" >"$WORK/$k.jwks"
+done
+cp "$WORK/key1.jwks" "$WORK/jwks/keys.json"
+bg "$HOST" jwks-server /usr/bin/python3 -m http.server 18080 --bind 127.0.0.1 --directory "$WORK/jwks"
+wait_port "$HOST" 127.0.0.1 18080
+TOKEN1=$($JWT token "$WORK/key1.pem" key1 "$ISSUER")
+TOKEN2=$($JWT token "$WORK/key2.pem" key2 "$ISSUER")
+
 mesh() {  # DENY_ADMIN (yes|no)
   {
     workload_group_yaml
@@ -53,6 +69,15 @@ kind: PeerAuthentication
 metadata: {name: default, namespace: shop}
 spec:
   mtls: {mode: STRICT}
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: tokens, namespace: shop}
+spec:
+  selector: {matchLabels: {app: shop}}
+  jwtRules:
+  - issuer: https://issuer.meshnode.test
+    jwksUri: http://127.0.0.1:18080/keys.json
 YAML
     if [[ $1 == yes ]]; then
       cat <<'YAML'
@@ -78,10 +103,12 @@ wait_ready "$HOST" || { fail "agent ready"; finish; }
 
 # The status code the peer gets for PATH, over mTLS with its workload certificate (curl keeps
 # the path as written, so /public/../admin reaches the proxy unnormalized).
-mtls() {
+mtls() {  # PATH [curl options]
+  local path=$1
+  shift
   P curl -s -k --path-as-is -o /dev/null -w '%{http_code}' -m 3 \
-    --cert "$WORK/peer-id/cert-chain.pem" --key "$WORK/peer-id/key.pem" \
-    "https://198.18.0.1:8000$1" || true
+    --cert "$WORK/peer-id/cert-chain.pem" --key "$WORK/peer-id/key.pem" "$@" \
+    "https://198.18.0.1:8000$path" || true
 }
 plain() { P curl -s -o /dev/null -w '%{http_code}' -m 3 "http://198.18.0.1:8000$1" || true; }
 
@@ -117,6 +144,25 @@ done
 expect_eq "after the edit /admin is served" 200 "$code"
 expect_eq "the proxy was not restarted" "$proxy_before" "$(pgrep -P "$AGENT_PID" -f meshnode-proxy | head -1)"
 expect_eq "plaintext is still refused" 000 "$(plain /)"
+
+# Tokens: the key set came from the jwksUri.
+expect_match "the snapshot carries the fetched key set" '\\"kid\\": ?\\"key1\\"' \
+  "$(cat "$WORK/state/snapshot.json")"
+expect_eq "a token of the served key is accepted" 200 \
+  "$(mtls /public -H "Authorization: Bearer $TOKEN1")"
+expect_eq "a token of another key gets 401" 401 "$(mtls /public -H "Authorization: Bearer $TOKEN2")"
+expect_eq "a request without a token passes to authorization" 200 "$(mtls /public)"
+cp "$WORK/key2.jwks" "$WORK/jwks/keys.json"
+kill -HUP "$AGENT_PID"
+code=""
+for _ in $(seq 1 50); do
+  code=$(mtls /public -H "Authorization: Bearer $TOKEN2")
+  [[ $code == 200 ]] && break
+  sleep 0.1
+done
+expect_eq "after the key set changed and SIGHUP, the new key's token is accepted" 200 "$code"
+expect_eq "...and the old key's token gets 401" 401 \
+  "$(mtls /public -H "Authorization: Bearer $TOKEN1")"
 
 kill -TERM "$AGENT_PID"
 status=0
