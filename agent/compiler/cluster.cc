@@ -126,7 +126,10 @@ json ClusterBuilder::cluster(const Service& service, const istio::ServicePort& p
     if (o.min_health_percent) od["min_health_percent"] = *o.min_health_percent;
     c["outlier_detection"] = od;
   }
-  if (policy.tls && policy.tls->mode != istio::ClientTls::Mode::kDisable) {
+  if (policy.tls && policy.tls->mode == istio::ClientTls::Mode::kDisable) {
+    // Said, not left out: a cluster without `tls` gets auto mTLS in the proxy.
+    c["tls"] = json{{"mode", "disable"}};
+  } else if (policy.tls) {
     const auto& t = *policy.tls;
     static const char* kModes[] = {"disable", "simple", "mutual", "istio_mutual"};
     json tls = {{"mode", kModes[static_cast<int>(t.mode)]}};

@@ -48,14 +48,26 @@ class DownstreamStream {
 // The upstream half of one exchange, produced by an upstream codec.
 class UpstreamStream {
  public:
+  explicit UpstreamStream(const asio::any_io_executor& ex) : ready_(ex) {}
   virtual ~UpstreamStream() = default;
 
   std::shared_ptr<BodyPipe> response_body;  // produced by the codec
 
   // The response head, or why none came (reset, protocol error, connection closed); nullopt
   // when `deadline` passed first.
-  virtual asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline) = 0;
+  asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline);
   virtual void reset() = 0;
+
+ protected:
+  // The codec's side: the head arrived, or the stream ended without one (the first word counts).
+  void deliverHead(ResponseHead head);
+  void deliverError(Error error);
+  bool hasHead() const { return head_.has_value(); }
+
+ private:
+  Event ready_;
+  std::optional<ResponseHead> head_;
+  std::optional<Error> error_;
 };
 
 // A connection to one upstream endpoint, pooled per worker.

@@ -31,19 +31,6 @@ class Event {
     timer_.cancel();
   }
 
-  // Returns false when the deadline passed before a notify.
-  asio::awaitable<bool> wait(
-      std::chrono::steady_clock::duration timeout = std::chrono::hours(24 * 365)) {
-    while (!set_) {
-      timer_.expires_after(timeout);
-      std::error_code ec;
-      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec && !set_) co_return false;
-    }
-    set_ = false;
-    co_return true;
-  }
-
   // Returns false when `deadline` passed before a notify.
   asio::awaitable<bool> waitUntil(Deadline deadline) {
     while (!set_) {
@@ -55,6 +42,12 @@ class Event {
     }
     set_ = false;
     co_return true;
+  }
+
+  // Returns false when `timeout` passed before a notify.
+  asio::awaitable<bool> wait(
+      std::chrono::steady_clock::duration timeout = std::chrono::hours(24 * 365)) {
+    return waitUntil(std::chrono::steady_clock::now() + timeout);
   }
 
  private:

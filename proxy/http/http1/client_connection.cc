@@ -14,44 +14,27 @@ class ClientConnection::Stream : public UpstreamStream {
  public:
   Stream(std::weak_ptr<ClientConnection> conn, const asio::any_io_executor& ex,
          size_t high_watermark)
-      : conn_(std::move(conn)), ready_(ex) {
+      : UpstreamStream(ex), conn_(std::move(conn)) {
     response_body = std::make_shared<BodyPipe>(high_watermark);
   }
 
-  asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline) override {
-    while (!head_ && !error_) {
-      bool woken = co_await ready_.waitUntil(deadline);
-      if (!woken) co_return std::nullopt;
-    }
-    std::optional<Result<ResponseHead>> out;
-    if (head_)
-      out.emplace(*head_);
-    else
-      out.emplace(*error_);
-    co_return out;
-  }
   void reset() override {
     if (auto c = conn_.lock()) c->close();
   }
 
-  void setHead(ResponseHead h) {
-    head_ = std::move(h);
-    ready_.notify();
-  }
+  void setHead(ResponseHead h) { deliverHead(std::move(h)); }
   void fail(Error e) {
-    if (!head_ && !error_) error_ = std::move(e);
-    if (head_) response_body->abort();
-    ready_.notify();
+    if (hasHead())
+      response_body->abort();
+    else
+      deliverError(std::move(e));
   }
-  bool hasHead() const { return head_.has_value(); }
+  using UpstreamStream::hasHead;
 
   bool head_request = false;
 
  private:
   std::weak_ptr<ClientConnection> conn_;
-  Event ready_;
-  std::optional<ResponseHead> head_;
-  std::optional<Error> error_;
 };
 
 ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluster,

@@ -12,22 +12,10 @@ namespace meshnode::proxy::http2 {
 class ClientConnection::Stream : public UpstreamStream {
  public:
   Stream(std::weak_ptr<ClientConnection> conn, const asio::any_io_executor& ex, size_t high)
-      : conn_(std::move(conn)), ready_(ex) {
+      : UpstreamStream(ex), conn_(std::move(conn)) {
     response_body = std::make_shared<BodyPipe>(high);
   }
 
-  asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline) override {
-    while (!head_ && !error_) {
-      bool woken = co_await ready_.waitUntil(deadline);
-      if (!woken) co_return std::nullopt;
-    }
-    std::optional<Result<ResponseHead>> out;
-    if (head_)
-      out.emplace(*head_);
-    else
-      out.emplace(*error_);
-    co_return out;
-  }
   void reset() override {
     if (closed_ || id < 0) return;
     if (auto c = conn_.lock()) {
@@ -40,20 +28,18 @@ class ClientConnection::Stream : public UpstreamStream {
     head.content_length = -1;
     if (const std::string* cl = findHeader(head.headers, "content-length"))
       head.content_length = std::strtoll(cl->c_str(), nullptr, 10);
-    head_ = head;
-    ready_.notify();
+    deliverHead(head);
   }
   void close(uint32_t error_code) {
     if (closed_) return;
     closed_ = true;
     if (request_body) request_body->detach();
-    if (!head_) {
+    if (!hasHead()) {
       bool refused = error_code == NGHTTP2_REFUSED_STREAM;
-      error_ =
+      deliverError(
           makeError(refused ? ErrorCode::kRefused : ErrorCode::kReset, Side::kUpstream,
                     std::string("upstream stream closed: ") + nghttp2_http2_strerror(error_code),
-                    /*retryable=*/true);
-      ready_.notify();
+                    /*retryable=*/true));
     } else if (error_code != NGHTTP2_NO_ERROR || !response_body->ended()) {
       response_body->abort();
     }
@@ -66,9 +52,6 @@ class ClientConnection::Stream : public UpstreamStream {
 
  private:
   std::weak_ptr<ClientConnection> conn_;
-  Event ready_;
-  std::optional<ResponseHead> head_;
-  std::optional<Error> error_;
   bool closed_ = false;
 };
 

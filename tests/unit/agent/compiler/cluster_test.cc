@@ -133,8 +133,11 @@ TEST(ClusterTest, TlsModes) {
   EXPECT_EQ(s.cluster(kCluster)["tls"], json::parse(R"({"mode": "simple", "sni": "reviews.example",
                             "ca_certificates": "/etc/ca.pem",
                             "subject_alt_names": ["reviews.example"]})"));
+  // DISABLE is written out: a cluster without `tls` would get auto mTLS in the proxy.
   auto d = compile(withDr("  trafficPolicy:\n    tls: {mode: DISABLE}\n"));
-  EXPECT_FALSE(d.cluster(kCluster).contains("tls"));
+  EXPECT_EQ(d.cluster(kCluster)["tls"], json::parse(R"({"mode": "disable"})"));
+  auto none = compile(withDr("  trafficPolicy:\n    loadBalancer: {simple: RANDOM}\n"));
+  EXPECT_FALSE(none.cluster(kCluster).contains("tls")) << "no rule: auto mTLS decides";
 }
 
 TEST(ClusterTest, RuleInTheNodesNamespaceWinsOverTheRootNamespace) {
