@@ -28,6 +28,8 @@ bool isIpAddress(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
+constexpr const char* kTlsModeLabel = "security.istio.io/tlsMode";
+
 bool labelsMatch(const istio::Labels& selector, const istio::Labels& labels) {
   for (const auto& [k, v] : selector) {
     auto it = labels.find(k);
@@ -141,6 +143,10 @@ Registry::Registry(const CompileInput& input, const istio::Labels& node_labels,
           inst.address = w.address;
           inst.port = instancePort(w, port);
           inst.labels = w.labels;
+          // istiod's rule for workload entries: a workload with a service account runs a
+          // mesh proxy, so auto mTLS applies to it unless its label says otherwise.
+          if (!w.service_account.empty() && !inst.labels.count(kTlsModeLabel))
+            inst.labels[kTlsModeLabel] = "istio";
           inst.weight = w.weight ? w.weight : 1;
           inst.locality = w.locality;
           inst.network = w.network;

@@ -264,5 +264,42 @@ spec: {address: 198.18.0.25, labels: {app: billing}}
                              "labels": {"app": "billing"}}])"));
 }
 
+TEST(ClusterTest, WorkloadsWithAServiceAccountAreMarkedForAutoMtls) {
+  auto c = compile(R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: billing, namespace: shop}
+spec:
+  hosts: [billing.shop.svc.cluster.local]
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: billing}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-a, namespace: shop}
+spec: {address: 198.18.0.21, labels: {app: billing}, serviceAccount: billing}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-b, namespace: shop}
+spec: {address: 198.18.0.22, labels: {app: billing}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-c, namespace: shop}
+spec:
+  address: 198.18.0.23
+  labels: {app: billing, security.istio.io/tlsMode: disabled}
+  serviceAccount: billing
+)");
+  // As istiod: the label when given, else "istio" for a workload with a service account.
+  EXPECT_EQ(c.cluster("outbound|80||billing.shop.svc.cluster.local")["endpoints"], json::parse(R"([
+    {"address": "198.18.0.21", "port": 80,
+     "labels": {"app": "billing", "security.istio.io/tlsMode": "istio"}},
+    {"address": "198.18.0.22", "port": 80, "labels": {"app": "billing"}},
+    {"address": "198.18.0.23", "port": 80,
+     "labels": {"app": "billing", "security.istio.io/tlsMode": "disabled"}}])"));
+}
+
 }  // namespace
 }  // namespace meshnode::compiler::testing
