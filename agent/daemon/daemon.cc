@@ -60,17 +60,6 @@ Result<std::unique_ptr<Registry>> makeRegistry(const AgentSettings& s) {
   return std::unique_ptr<Registry>(std::move(kube).value());
 }
 
-source::KubeSourceOptions kubeSourceOptions(const AgentSettings& s,
-                                            std::chrono::milliseconds debounce) {
-  source::KubeSourceOptions o;
-  o.api_server = s.config.api_server;
-  o.token_file = s.config.token_file;
-  o.ca_file = s.config.ca_file;
-  o.domain_suffix = s.config.domain_suffix;
-  o.debounce = debounce;
-  return o;
-}
-
 // The group's probe from what the Kubernetes watches hold.
 Result<std::optional<Probe>> kubeGroupProbe(const source::KubeSource& kube,
                                             const AgentSettings& s) {
@@ -81,15 +70,6 @@ Result<std::optional<Probe>> kubeGroupProbe(const source::KubeSource& kube,
                  ": spec.probe");
   if (!probe) return probe.error();
   return std::optional<Probe>(std::move(*probe));
-}
-
-// The mesh from the configured source: the directory, or what the Kubernetes watches hold.
-Result<MeshLoad> loadFromSource(const AgentSettings& s, source::KubeSource* kube,
-                                const istio::Resources* previous) {
-  if (!kube) return loadMesh(s, previous);
-  auto load = kube->load();
-  if (!load) return load.error();
-  return MeshLoad{std::move(load->resources), std::move(load->errors), std::move(load->warnings)};
 }
 
 }  // namespace

@@ -105,6 +105,26 @@ Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
   return CompiledSnapshot{std::move(out->json), std::move(out->version)};
 }
 
+source::KubeSourceOptions kubeSourceOptions(const AgentSettings& s,
+                                            std::chrono::milliseconds debounce) {
+  source::KubeSourceOptions o;
+  o.api_server = s.config.api_server;
+  o.token_file = s.config.token_file;
+  o.ca_file = s.config.ca_file;
+  o.domain_suffix = s.config.domain_suffix;
+  o.debounce = debounce;
+  return o;
+}
+
+// The mesh from the configured source: the directory, or what the Kubernetes watches hold.
+Result<MeshLoad> loadFromSource(const AgentSettings& s, source::KubeSource* kube,
+                                const istio::Resources* previous) {
+  if (!kube) return loadMesh(s, previous);
+  auto load = kube->load();
+  if (!load) return load.error();
+  return MeshLoad{std::move(load->resources), std::move(load->errors), std::move(load->warnings)};
+}
+
 Result<CompiledSnapshot> readSnapshotFile(const std::string& path) {
   auto text = readFile(path);
   if (!text) return text.error();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "agent/istio/resource.h"
 #include "agent/registry/workload_entry.h"
 #include "agent/settings/settings.h"
+#include "agent/source/kube_source.h"
 #include "common/result.h"
 
 namespace meshnode::agent::daemon {
@@ -46,6 +48,15 @@ Result<CompiledSnapshot> compileFor(const AgentSettings& settings,
 // The jwksUri of every RequestAuthentication rule that applies to this node.
 std::vector<std::string> jwksUrisFor(const AgentSettings& settings,
                                      const istio::Resources& resources);
+
+// config.source = "kubernetes": the source's options from the settings.
+source::KubeSourceOptions kubeSourceOptions(const AgentSettings& settings,
+                                            std::chrono::milliseconds debounce);
+
+// The mesh from the configured source: the directory, or what the Kubernetes watches hold
+// (`kube`, null for the directory source).
+Result<MeshLoad> loadFromSource(const AgentSettings& settings, source::KubeSource* kube,
+                                const istio::Resources* previous);
 
 // The "version" of a snapshot document already on disk.
 Result<CompiledSnapshot> readSnapshotFile(const std::string& path);

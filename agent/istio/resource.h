@@ -333,6 +333,13 @@ struct Resources {
   std::vector<PeerAuthentication> peer_authentications;
   std::vector<AuthorizationPolicy> authorization_policies;
   std::vector<RequestAuthentication> request_authentications;
+
+  size_t count() const {
+    return service_entries.size() + workload_entries.size() + workload_groups.size() +
+           virtual_services.size() + destination_rules.size() + sidecars.size() +
+           peer_authentications.size() + authorization_policies.size() +
+           request_authentications.size();
+  }
 };
 
 }  // namespace meshnode::istio
