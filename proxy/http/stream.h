@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,9 @@ class UpstreamConnection {
                                                        std::shared_ptr<BodyPipe> body) = 0;
   // True when a new request may be started now.
   virtual bool available() const = 0;
+  // Called when the connection finished a request and may take the next (HTTP/1.1); the pool
+  // uses it to find a free connection without looking at each.
+  std::function<void()> on_idle;
   virtual bool closed() const = 0;
   virtual bool isHttp2() const = 0;
   virtual void close() = 0;

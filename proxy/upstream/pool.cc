@@ -13,22 +13,53 @@
 
 namespace meshnode::proxy {
 
+namespace {
+// How often (in requests to one endpoint) closed connections are forgotten when the cluster is
+// below its connection limit; at the limit they are forgotten before every decision.
+constexpr uint32_t kPruneEvery = 64;
+}  // namespace
+
+std::shared_ptr<UpstreamConnection> ConnectionPool::takeAvailable(Bucket& bucket, bool scan) {
+  while (!bucket.idle.empty()) {
+    auto c = bucket.idle.back().lock();
+    bucket.idle.pop_back();
+    if (c && c->available()) return c;
+  }
+  if (scan)
+    for (auto& c : bucket.conns)
+      if (c->available()) return c;
+  return nullptr;
+}
+
+void ConnectionPool::prune(const std::string& cluster) {
+  for (auto& [k, bucket] : pools_) {
+    if (!k.starts_with(cluster + "|")) continue;
+    std::erase_if(bucket->conns, [&](const auto& c) {
+      if (!c->closed()) return false;
+      --per_cluster_[cluster];
+      return true;
+    });
+  }
+}
+
 asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acquire(
     const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2,
     const Limits& limits) {
   if (closed_)
     co_return makeError(ErrorCode::kRefused, Side::kInternal, "proxy is draining", false);
   std::string key = cluster.name + "|" + toString(endpoint) + (http2 ? "|h2" : "|h1");
-  auto& conns = pools_[key];
-  std::erase_if(conns, [&](const auto& c) {
-    if (!c->closed()) return false;
-    --per_cluster_[cluster.name];
-    return true;
-  });
-  for (auto& c : conns)
-    if (c->available()) co_return c;
+  auto& slot = pools_[key];
+  if (!slot) slot = std::make_shared<Bucket>();
+  std::shared_ptr<Bucket> bucket = slot;
+  if (++bucket->acquires % kPruneEvery == 0) prune(cluster.name);
+  // HTTP/2 connections are few and shared: look at each. HTTP/1.1 ones announce themselves.
+  if (auto c = takeAvailable(*bucket, http2)) co_return c;
   if (per_cluster_[cluster.name] >= cluster.max_connections) {
-    auto reused = co_await waitAsPending(cluster, key);
+    prune(cluster.name);
+    if (auto c = takeAvailable(*bucket, true)) co_return c;
+  }
+  if (per_cluster_[cluster.name] >= cluster.max_connections) {
+    auto reused = co_await waitAsPending(cluster, bucket);
     if (!reused || *reused) co_return reused;
   }
   // Counted from the connect on, so a burst of requests cannot open more than the limit.
@@ -47,6 +78,18 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
   } else {
     auto c = std::make_shared<http1::ClientConnection>(std::move(*transport), cluster, limits);
     c->start();
+    c->on_idle = [weak_bucket = std::weak_ptr<Bucket>(bucket),
+                  weak_conn = std::weak_ptr<UpstreamConnection>(c)] {
+      auto b = weak_bucket.lock();
+      if (!b) return;
+      b->idle.push_back(weak_conn);
+      // Entries of connections that were used again through a scan pile up otherwise.
+      if (b->idle.size() > 2 * b->conns.size() + 16)
+        std::erase_if(b->idle, [](const auto& w) {
+          auto held = w.lock();
+          return !held || !held->available();
+        });
+    };
     conn = c;
   }
   if (closed_) {
@@ -54,13 +97,12 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acq
     conn->close();
     co_return conn;  // the caller still gets its one request through
   }
-  auto& list = pools_[key];  // the map may have changed while connecting
-  list.push_back(conn);
+  bucket->conns.push_back(conn);
   co_return conn;
 }
 
 asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::waitAsPending(
-    const Cluster& cluster, const std::string& key) {
+    const Cluster& cluster, const std::shared_ptr<Bucket>& bucket) {
   auto pending = breakers_.tryPending(cluster);
   if (!pending) {
     bump(Stats::get().upstream_rq_pending_overflow);
@@ -74,16 +116,8 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::wai
   while (!closed_ && std::chrono::steady_clock::now() < give_up) {
     timer.expires_after(std::chrono::milliseconds(2));
     co_await timer.async_wait(kNoThrow);
-    for (auto& c : pools_[key])
-      if (c->available()) co_return c;
-    for (auto& [k, conns] : pools_) {
-      if (!k.starts_with(cluster.name + "|")) continue;
-      std::erase_if(conns, [&](const auto& c) {
-        if (!c->closed()) return false;
-        --per_cluster_[cluster.name];
-        return true;
-      });
-    }
+    if (auto c = takeAvailable(*bucket, true)) co_return c;
+    prune(cluster.name);
     if (per_cluster_[cluster.name] < cluster.max_connections)
       co_return std::shared_ptr<UpstreamConnection>();  // room for a new connection
   }
@@ -94,15 +128,15 @@ asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::wai
 
 void ConnectionPool::closeAll() {
   closed_ = true;
-  for (auto& [key, conns] : pools_)
-    for (auto& c : conns)
+  for (auto& [key, bucket] : pools_)
+    for (auto& c : bucket->conns)
       if (c->available()) c->close();
 }
 
 size_t ConnectionPool::size() const {
   size_t n = 0;
-  for (const auto& [key, conns] : pools_)
-    n += conns.size();
+  for (const auto& [key, bucket] : pools_)
+    n += bucket->conns.size();
   return n;
 }
 

@@ -36,10 +36,22 @@ class ConnectionPool {
  private:
   // At the connection limit: waits for an idle connection (returned) or for room to open one
   // (null), or fails when the pending limit or the connect timeout is reached.
-  asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> waitAsPending(
-      const Cluster& cluster, const std::string& key);
+  // The connections to one endpoint of one cluster with one protocol.
+  struct Bucket {
+    std::vector<std::shared_ptr<UpstreamConnection>> conns;
+    // HTTP/1.1 connections that finished a request, newest last, so a request finds a free
+    // connection without scanning them all; an entry used again or closed since is skipped.
+    std::vector<std::weak_ptr<UpstreamConnection>> idle;
+    uint32_t acquires = 0;
+  };
 
-  std::map<std::string, std::vector<std::shared_ptr<UpstreamConnection>>> pools_;
+  asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> waitAsPending(
+      const Cluster& cluster, const std::shared_ptr<Bucket>& bucket);
+  static std::shared_ptr<UpstreamConnection> takeAvailable(Bucket& bucket, bool scan);
+  // Forgets the closed connections of `cluster`, so its connection count is exact.
+  void prune(const std::string& cluster);
+
+  std::map<std::string, std::shared_ptr<Bucket>> pools_;
   std::map<std::string, uint32_t> per_cluster_;
   bool closed_ = false;
   CircuitBreakers breakers_;

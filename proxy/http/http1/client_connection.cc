@@ -184,10 +184,12 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
   request_written_ = true;
   if (response_done_ && current_ == stream) {
     current_.reset();
-    if (!keep_alive_)
+    if (!keep_alive_) {
       close();
-    else
+    } else {
       armIdleTimer();
+      if (on_idle) on_idle();
+    }
   }
 }
 
@@ -308,6 +310,7 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
       c->transport_->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     } else {
       c->armIdleTimer();
+      if (c->on_idle) c->on_idle();
     }
   }
   return 0;

@@ -56,10 +56,26 @@ class CheckTest : public ::testing::Test {
 };
 
 TEST_F(CheckTest, GoodFileExitsZero) {
+  ASSERT_TRUE(writeFileAtomic(dir_ + "/mesh/group.yaml",
+                              "apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\n"
+                              "metadata: {name: ratings-vm, namespace: bookinfo}\n"
+                              "spec: {template: {labels: {app: ratings}}}\n")
+                  .ok());
   std::string path = write(good());
   std::string err;
   EXPECT_EQ(run({"--config", path}, &err), 0) << err;
-  EXPECT_EQ(err, "");
+  // What is said on stderr is a warning at most (this host has no mesh certificate).
+  EXPECT_EQ(err.find("problem"), std::string::npos) << err;
+}
+
+TEST_F(CheckTest, MeshWithoutTheWorkloadGroupFailsUnlessNotRead) {
+  std::string path = write(good());
+  std::string err;
+  EXPECT_EQ(run({"--config", path}, &err), 78);
+  EXPECT_NE(err.find("workload group bookinfo/ratings-vm is not among the loaded resources"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(run({"--no-mesh", "--config", path}, &err), 0) << err;
 }
 
 TEST_F(CheckTest, BadCommandLineIsUsageError) {
