@@ -122,19 +122,19 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
   if (max_requests_ && requests_ >= max_requests_) keep_alive_ = false;
   bump(Stats::get().upstream_rq_total);
 
-  RequestHead h = head;
   Framing framing = Framing::kNone;
-  if (h.content_length >= 0) {
+  long long length = head.content_length;
+  if (head.content_length >= 0) {
     framing = Framing::kLength;
-  } else if (h.has_body) {
+  } else if (head.has_body) {
     framing = Framing::kChunked;
-  } else if (h.method == "POST" || h.method == "PUT" || h.method == "PATCH") {
-    h.content_length = 0;
+  } else if (head.method == "POST" || head.method == "PUT" || head.method == "PATCH") {
+    length = 0;
     framing = Framing::kLength;
   }
   if (!body || framing == Framing::kNone) body.reset();
   asio::co_spawn(executor_,
-                 writeRequest(stream, serializeRequestHead(h, framing), std::move(body),
+                 writeRequest(stream, serializeRequestHead(head, framing, length), std::move(body),
                               static_cast<int>(framing)),
                  asio::detached);
   return stream;

@@ -12,7 +12,9 @@ enum class Framing { kNone, kLength, kChunked, kClose };
 
 std::string serializeResponseHead(const ResponseHead& head, Framing framing, bool close,
                                   bool http10);
-std::string serializeRequestHead(const RequestHead& head, Framing framing);
+// `content_length` is what the framing announces (kLength), which may differ from the head's.
+std::string serializeRequestHead(const RequestHead& head, Framing framing,
+                                 long long content_length);
 void appendBody(std::string& out, std::string_view data, Framing framing);
 
 // RFC 9110 5.5: field values carry no CR, LF or NUL.
