@@ -99,8 +99,9 @@ ServerConnection::~ServerConnection() {
 }
 
 asio::awaitable<void> ServerConnection::run() {
+  auto self = shared_from_this();  // this frame touches the timer after the I/O ends
   armSweep();
-  co_await runIo(shared_from_this());
+  co_await runIo(self);
   sweep_timer_.cancel();
 }
 
