@@ -28,6 +28,40 @@ struct AuthzOperation {
   std::vector<std::string> paths{}, not_paths{};
 };
 
+// The list fields of a source and of an operation, under Istio's name (YAML) and the
+// snapshot's. The YAML decoder, the compiler and the proxy's snapshot reader walk these, so the
+// three agree on every field.
+template <typename T>
+struct AuthzListField {
+  const char* istio;
+  const char* snapshot;
+  std::vector<std::string> T::*member;
+};
+
+inline constexpr AuthzListField<AuthzSource> kAuthzSourceFields[] = {
+    {"principals", "principals", &AuthzSource::principals},
+    {"notPrincipals", "not_principals", &AuthzSource::not_principals},
+    {"requestPrincipals", "request_principals", &AuthzSource::request_principals},
+    {"notRequestPrincipals", "not_request_principals", &AuthzSource::not_request_principals},
+    {"namespaces", "namespaces", &AuthzSource::namespaces},
+    {"notNamespaces", "not_namespaces", &AuthzSource::not_namespaces},
+    {"ipBlocks", "ip_blocks", &AuthzSource::ip_blocks},
+    {"notIpBlocks", "not_ip_blocks", &AuthzSource::not_ip_blocks},
+    {"remoteIpBlocks", "remote_ip_blocks", &AuthzSource::remote_ip_blocks},
+    {"notRemoteIpBlocks", "not_remote_ip_blocks", &AuthzSource::not_remote_ip_blocks},
+};
+
+inline constexpr AuthzListField<AuthzOperation> kAuthzOperationFields[] = {
+    {"hosts", "hosts", &AuthzOperation::hosts},
+    {"notHosts", "not_hosts", &AuthzOperation::not_hosts},
+    {"ports", "ports", &AuthzOperation::ports},
+    {"notPorts", "not_ports", &AuthzOperation::not_ports},
+    {"methods", "methods", &AuthzOperation::methods},
+    {"notMethods", "not_methods", &AuthzOperation::not_methods},
+    {"paths", "paths", &AuthzOperation::paths},
+    {"notPaths", "not_paths", &AuthzOperation::not_paths},
+};
+
 // rules[].when[]
 struct AuthzCondition {
   std::string key{};  // e.g. "request.headers[x-token]", "request.auth.claims[groups]"

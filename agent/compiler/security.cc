@@ -123,16 +123,8 @@ json policyJson(const istio::AuthorizationPolicy& p) {
       r["from"] = json::array();
       for (const auto& s : rule.from) {
         json o = json::object();
-        putList(&o, "principals", s.principals);
-        putList(&o, "not_principals", s.not_principals);
-        putList(&o, "request_principals", s.request_principals);
-        putList(&o, "not_request_principals", s.not_request_principals);
-        putList(&o, "namespaces", s.namespaces);
-        putList(&o, "not_namespaces", s.not_namespaces);
-        putList(&o, "ip_blocks", s.ip_blocks);
-        putList(&o, "not_ip_blocks", s.not_ip_blocks);
-        putList(&o, "remote_ip_blocks", s.remote_ip_blocks);
-        putList(&o, "not_remote_ip_blocks", s.not_remote_ip_blocks);
+        for (const auto& f : security::kAuthzSourceFields)
+          putList(&o, f.snapshot, s.*f.member);
         r["from"].push_back(std::move(o));
       }
     }
@@ -140,14 +132,8 @@ json policyJson(const istio::AuthorizationPolicy& p) {
       r["to"] = json::array();
       for (const auto& op : rule.to) {
         json o = json::object();
-        putList(&o, "hosts", op.hosts);
-        putList(&o, "not_hosts", op.not_hosts);
-        putList(&o, "ports", op.ports);
-        putList(&o, "not_ports", op.not_ports);
-        putList(&o, "methods", op.methods);
-        putList(&o, "not_methods", op.not_methods);
-        putList(&o, "paths", op.paths);
-        putList(&o, "not_paths", op.not_paths);
+        for (const auto& f : security::kAuthzOperationFields)
+          putList(&o, f.snapshot, op.*f.member);
         r["to"].push_back(std::move(o));
       }
     }

@@ -87,6 +87,12 @@ bool decodeTargetRefs(const YAML::Node& spec, bool has_selector, FieldReader& r)
   return any;
 }
 
+template <typename T, size_t N>
+bool allEmpty(const T& value, const security::AuthzListField<T> (&fields)[N]) {
+  return std::all_of(std::begin(fields), std::end(fields),
+                     [&](const auto& f) { return (value.*f.member).empty(); });
+}
+
 void decodeSource(const YAML::Node& n, const std::string& p, FieldReader& r,
                   security::AuthzSource* s) {
   r.known(n, p,
@@ -98,47 +104,26 @@ void decodeSource(const YAML::Node& n, const std::string& p, FieldReader& r,
   for (const char* key : {"serviceAccounts", "notServiceAccounts"})
     if (n[key].IsDefined())
       r.error(n[key], p + "." + key, "is not supported by meshnode; use principals");
-  s->principals = values(n, p, "principals", r);
-  s->not_principals = values(n, p, "notPrincipals", r);
-  s->request_principals = values(n, p, "requestPrincipals", r);
-  s->not_request_principals = values(n, p, "notRequestPrincipals", r);
-  s->namespaces = values(n, p, "namespaces", r);
-  s->not_namespaces = values(n, p, "notNamespaces", r);
-  s->ip_blocks = values(n, p, "ipBlocks", r);
-  s->not_ip_blocks = values(n, p, "notIpBlocks", r);
-  s->remote_ip_blocks = values(n, p, "remoteIpBlocks", r);
-  s->not_remote_ip_blocks = values(n, p, "notRemoteIpBlocks", r);
+  for (const auto& f : security::kAuthzSourceFields)
+    s->*f.member = values(n, p, f.istio, r);
   for (auto [key, list] : {std::pair{"ipBlocks", &s->ip_blocks},
                            {"notIpBlocks", &s->not_ip_blocks},
                            {"remoteIpBlocks", &s->remote_ip_blocks},
                            {"notRemoteIpBlocks", &s->not_remote_ip_blocks}})
     checkEach(n, p, key, *list, r, isIpOrCidr, "is not an IP address or CIDR block");
-  bool empty = s->principals.empty() && s->not_principals.empty() &&
-               s->request_principals.empty() && s->not_request_principals.empty() &&
-               s->namespaces.empty() && s->not_namespaces.empty() && s->ip_blocks.empty() &&
-               s->not_ip_blocks.empty() && s->remote_ip_blocks.empty() &&
-               s->not_remote_ip_blocks.empty();
-  if (empty && !r.failed()) r.error(n, p, "must not be empty");
+  if (allEmpty(*s, security::kAuthzSourceFields) && !r.failed()) r.error(n, p, "must not be empty");
 }
 
 void decodeOperation(const YAML::Node& n, const std::string& p, FieldReader& r,
                      security::AuthzOperation* o) {
   r.known(n, p,
           {"hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths"});
-  o->hosts = values(n, p, "hosts", r);
-  o->not_hosts = values(n, p, "notHosts", r);
-  o->ports = values(n, p, "ports", r);
-  o->not_ports = values(n, p, "notPorts", r);
-  o->methods = values(n, p, "methods", r);
-  o->not_methods = values(n, p, "notMethods", r);
-  o->paths = values(n, p, "paths", r);
-  o->not_paths = values(n, p, "notPaths", r);
+  for (const auto& f : security::kAuthzOperationFields)
+    o->*f.member = values(n, p, f.istio, r);
   checkEach(n, p, "ports", o->ports, r, isPort, "is not a port from 1 to 65535");
   checkEach(n, p, "notPorts", o->not_ports, r, isPort, "is not a port from 1 to 65535");
-  bool empty = o->hosts.empty() && o->not_hosts.empty() && o->ports.empty() &&
-               o->not_ports.empty() && o->methods.empty() && o->not_methods.empty() &&
-               o->paths.empty() && o->not_paths.empty();
-  if (empty && !r.failed()) r.error(n, p, "must not be empty");
+  if (allEmpty(*o, security::kAuthzOperationFields) && !r.failed())
+    r.error(n, p, "must not be empty");
 }
 
 // The condition keys of Istio's reference that the proxy evaluates.

@@ -68,16 +68,8 @@ security::AuthzPolicy readPolicy(JsonReader& r, const json& o, const std::string
                      "remote_ip_blocks", "not_remote_ip_blocks"}))
         return;
       security::AuthzSource src;
-      src.principals = r.strings(s, sp, "principals");
-      src.not_principals = r.strings(s, sp, "not_principals");
-      src.request_principals = r.strings(s, sp, "request_principals");
-      src.not_request_principals = r.strings(s, sp, "not_request_principals");
-      src.namespaces = r.strings(s, sp, "namespaces");
-      src.not_namespaces = r.strings(s, sp, "not_namespaces");
-      src.ip_blocks = r.strings(s, sp, "ip_blocks");
-      src.not_ip_blocks = r.strings(s, sp, "not_ip_blocks");
-      src.remote_ip_blocks = r.strings(s, sp, "remote_ip_blocks");
-      src.not_remote_ip_blocks = r.strings(s, sp, "not_remote_ip_blocks");
+      for (const auto& f : security::kAuthzSourceFields)
+        src.*f.member = r.strings(s, sp, f.snapshot);
       rule.from.push_back(std::move(src));
     });
     r.forEach(ro, rp, "to", [&](const json& op, const std::string& opp) {
@@ -86,14 +78,8 @@ security::AuthzPolicy readPolicy(JsonReader& r, const json& o, const std::string
                      "not_paths"}))
         return;
       security::AuthzOperation operation;
-      operation.hosts = r.strings(op, opp, "hosts");
-      operation.not_hosts = r.strings(op, opp, "not_hosts");
-      operation.ports = r.strings(op, opp, "ports");
-      operation.not_ports = r.strings(op, opp, "not_ports");
-      operation.methods = r.strings(op, opp, "methods");
-      operation.not_methods = r.strings(op, opp, "not_methods");
-      operation.paths = r.strings(op, opp, "paths");
-      operation.not_paths = r.strings(op, opp, "not_paths");
+      for (const auto& f : security::kAuthzOperationFields)
+        operation.*f.member = r.strings(op, opp, f.snapshot);
       rule.to.push_back(std::move(operation));
     });
     r.forEach(ro, rp, "when", [&](const json& wo, const std::string& wp) {
