@@ -36,8 +36,13 @@ std::string redirectLocation(const Redirect& r, const RequestHead& req) {
   return scheme + "://" + authority + path;
 }
 
-RequestHead upstreamHead(const RequestHead& in, const Route& route, std::mt19937& rng) {
+// The header list moves from the downstream request to the upstream one: from here on only
+// the upstream needs it, while the downstream codec still reads method, path and flags.
+RequestHead upstreamHead(RequestHead& in, const Route& route, std::mt19937& rng) {
+  HeaderList headers = std::move(in.headers);
+  in.headers.clear();
   RequestHead h = in;
+  h.headers = std::move(headers);
   if (!route.prefix_rewrite.empty() && route.match.path &&
       route.match.path->kind == StringMatchKind::kPrefix) {
     h.path = route.prefix_rewrite + h.path.substr(route.match.path->value.size());
@@ -104,7 +109,7 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     co_await ds->finished();
     co_return;
   }
-  const RequestHead& req = ds->request;
+  RequestHead& req = ds->request;
 
   const HttpRouteTable* table = findRouteTable(*snap, info.direction, info.port);
   const VirtualHost* vhost = table ? selectVirtualHost(*table, req.authority) : nullptr;
@@ -114,7 +119,11 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
     co_await ds->finished();
     co_return;
   }
-  const std::string* cors_origin = route->cors ? allowedOrigin(*route->cors, req) : nullptr;
+  // A copy, since the request's headers move upstream.
+  std::optional<std::string> cors_origin;
+  if (route->cors) {
+    if (const std::string* allowed = allowedOrigin(*route->cors, req)) cors_origin = *allowed;
+  }
   if (cors_origin && isCorsPreflight(req)) {
     bump(stats.cors_preflights_answered);
     sendLocalReply(*ds, 200, "", corsPreflightHeaders(*route->cors, *cors_origin));

@@ -34,7 +34,20 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value) {
   headers.emplace_back(std::string(name), std::move(value));
 }
 
+namespace {
+
+// Dropped at every hop whatever Connection names (RFC 9110 7.6.1, RFC 9113 8.2.2).
+bool alwaysHopByHop(std::string_view k) {
+  return k == "connection" || k == "keep-alive" || k == "proxy-connection" ||
+         k == "transfer-encoding" || k == "upgrade" || k == "te" || k == "trailer" ||
+         k == "http2-settings";
+}
+
+}  // namespace
+
 void stripHopByHop(HeaderList& headers, bool keep_upgrade) {
+  // The usual Connection values ("keep-alive", "close") name nothing more to drop, so this
+  // list is nearly always empty.
   std::vector<std::string> named;
   if (const std::string* conn = findHeader(headers, "connection")) {
     size_t start = 0;
@@ -44,16 +57,16 @@ void stripHopByHop(HeaderList& headers, bool keep_upgrade) {
       std::string token = lowerCase(std::string_view(*conn).substr(start, comma - start));
       token.erase(0, token.find_first_not_of(" \t"));
       token.erase(token.find_last_not_of(" \t") + 1);
-      if (!token.empty() && !(keep_upgrade && token == "upgrade")) named.push_back(token);
+      if (!token.empty() && token != "close" && !alwaysHopByHop(token) &&
+          !(keep_upgrade && token == "upgrade"))
+        named.push_back(token);
       start = comma + 1;
     }
   }
   std::erase_if(headers, [&](const auto& h) {
     const std::string& k = h.first;
     if (keep_upgrade && (k == "upgrade" || k == "connection")) return false;
-    return k == "connection" || k == "keep-alive" || k == "proxy-connection" ||
-           k == "transfer-encoding" || k == "upgrade" || k == "te" || k == "trailer" ||
-           k == "http2-settings" || std::find(named.begin(), named.end(), k) != named.end();
+    return alwaysHopByHop(k) || std::find(named.begin(), named.end(), k) != named.end();
   });
 }
 

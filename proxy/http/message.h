@@ -10,6 +10,10 @@ namespace meshnode::proxy {
 // Header names are kept in lower case, as HTTP/2 sends them.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Codecs reserve this many headers for each message they parse, so that a typical head, and
+// the few headers the proxy adds to it, cost the list one allocation.
+inline constexpr size_t kHeadersReserved = 16;
+
 struct RequestHead {
   std::string method;
   std::string scheme = "http";

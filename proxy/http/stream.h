@@ -30,6 +30,7 @@ class DownstreamStream {
  public:
   virtual ~DownstreamStream() = default;
 
+  // Its header list moves to the upstream request once the request is routed.
   RequestHead request;
   std::shared_ptr<BodyPipe> request_body;  // produced by the codec
 

@@ -100,7 +100,7 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
   auto& lb = worker.lb();
   LoadBalancer::PickOptions pick;
   if (cluster.consistent_hash)
-    pick.hash = requestHashKey(*cluster.consistent_hash, ds.request,
+    pick.hash = requestHashKey(*cluster.consistent_hash, head,
                                info.downstream_remote.address().to_string());
   const RetryPolicy* policy = route.retries ? &*route.retries : nullptr;
   uint32_t retries = 0;

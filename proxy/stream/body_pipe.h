@@ -1,16 +1,17 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace meshnode::proxy {
 
 // A bounded body stream between one producer codec and one consumer codec of the same worker.
 // The producer is told to pause when the pipe holds more than its high watermark and learns
 // from on_consumed how much was taken, which is how HTTP/2 windows open only as data is read
-// and HTTP/1 readers resume.
+// and HTTP/1 readers resume. The bytes sit in one buffer that keeps its capacity, so a small
+// body costs one allocation however many requests the pipe's owner carries.
 class BodyPipe {
  public:
   explicit BodyPipe(size_t high_watermark) : high_(high_watermark) {}
@@ -23,8 +24,12 @@ class BodyPipe {
       if (on_consumed) on_consumed(data.size());
       return;
     }
-    chunks_.emplace_back(data);
-    bytes_ += data.size();
+    if (offset_ >= buf_.size() / 2 && offset_ >= 4096) {
+      // Most of the buffer was read: drop the read part before it grows further.
+      buf_.erase(0, offset_);
+      offset_ = 0;
+    }
+    buf_.append(data);
     wake();
   }
   void finish() {
@@ -37,29 +42,22 @@ class BodyPipe {
     aborted_ = true;
     wake();
   }
-  bool full() const { return bytes_ >= high_; }
+  bool full() const { return size() >= high_; }
 
   // Consumer side: takes up to max bytes.
   size_t read(char* out, size_t max) {
-    size_t n = 0;
-    while (n < max && !chunks_.empty()) {
-      std::string& front = chunks_.front();
-      size_t take = std::min(max - n, front.size() - offset_);
-      front.copy(out + n, take, offset_);
-      n += take;
-      offset_ += take;
-      if (offset_ == front.size()) {
-        chunks_.pop_front();
-        offset_ = 0;
-      }
+    size_t n = buf_.copy(out, max, offset_);
+    offset_ += n;
+    if (offset_ == buf_.size()) {
+      buf_.clear();
+      offset_ = 0;
     }
-    bytes_ -= n;
     consumed_any_ = consumed_any_ || n > 0;
     if (n && on_consumed) on_consumed(n);
     return n;
   }
   std::string readAll() {
-    std::string out(bytes_, '\0');
+    std::string out(size(), '\0');
     out.resize(read(out.data(), out.size()));
     return out;
   }
@@ -68,18 +66,17 @@ class BodyPipe {
   void detach() {
     if (detached_) return;
     detached_ = true;
-    size_t dropped = bytes_;
-    chunks_.clear();
+    size_t dropped = size();
+    buf_.clear();
     offset_ = 0;
-    bytes_ = 0;
     on_readable = nullptr;
     if (dropped && on_consumed) on_consumed(dropped);
   }
-  size_t size() const { return bytes_; }
+  size_t size() const { return buf_.size() - offset_; }
   bool ended() const { return ended_; }
   bool aborted() const { return aborted_; }
   // True when the consumer has seen everything the producer will send.
-  bool drained() const { return ended_ && bytes_ == 0; }
+  bool drained() const { return ended_ && size() == 0; }
   // True once the consumer took any byte: a request can then no longer be replayed.
   bool touched() const { return consumed_any_; }
   // True once a consumer gave up on the body: it is gone and cannot be sent again.
@@ -94,9 +91,8 @@ class BodyPipe {
   }
 
   size_t high_;
-  std::deque<std::string> chunks_;
-  size_t offset_ = 0;
-  size_t bytes_ = 0;
+  std::string buf_;
+  size_t offset_ = 0;  // read so far from the front of buf_
   bool ended_ = false;
   bool aborted_ = false;
   bool consumed_any_ = false;

@@ -26,8 +26,24 @@ size_t weightedRandom(const std::vector<Endpoint>& eps, const std::vector<size_t
 
 }  // namespace
 
+const std::string& LoadBalancer::activeKey(const Cluster& cluster, const Endpoint& endpoint) const {
+  key_.assign(cluster.name);
+  key_ += '|';
+  key_ += endpoint.address;
+  key_ += ':';
+  key_ += std::to_string(endpoint.port);
+  return key_;
+}
+
+LoadBalancer::ActiveRequest LoadBalancer::track(const Cluster& cluster, const Endpoint& endpoint) {
+  const std::string& key = activeKey(cluster, endpoint);
+  auto it = active_.find(key);
+  if (it == active_.end()) it = active_.emplace(key, 0).first;
+  return ActiveRequest(&it->second);
+}
+
 uint32_t LoadBalancer::activeRequests(const Cluster& cluster, const Endpoint& endpoint) const {
-  auto it = active_.find(cluster.name + "|" + endpointKey(endpoint));
+  auto it = active_.find(activeKey(cluster, endpoint));
   return it == active_.end() ? 0 : it->second;
 }
 
@@ -45,15 +61,16 @@ const HashRing& LoadBalancer::ring(const Cluster& cluster) {
 
 const Endpoint* LoadBalancer::pick(const Cluster& cluster, const PickOptions& options) {
   const auto& eps = cluster.endpoints;
-  std::vector<size_t> usable, fresh;
+  usable_.clear();
+  fresh_.clear();
   for (size_t i = 0; i < eps.size(); ++i) {
     if (outliers_.ejected(cluster, eps[i], options.now)) continue;
-    usable.push_back(i);
+    usable_.push_back(i);
     if (std::find(options.avoid.begin(), options.avoid.end(), &eps[i]) == options.avoid.end())
-      fresh.push_back(i);
+      fresh_.push_back(i);
   }
-  if (usable.empty()) return nullptr;
-  return pickOnce(cluster, fresh.empty() ? usable : fresh, options);
+  if (usable_.empty()) return nullptr;
+  return pickOnce(cluster, fresh_.empty() ? usable_ : fresh_, options);
 }
 
 const Endpoint* LoadBalancer::pickOnce(const Cluster& cluster, const std::vector<size_t>& set,

@@ -54,9 +54,7 @@ class LoadBalancer {
   const Endpoint* pick(const Cluster& cluster, const PickOptions& options);
   const Endpoint* pick(const Cluster& cluster) { return pick(cluster, PickOptions{}); }
 
-  ActiveRequest track(const Cluster& cluster, const Endpoint& endpoint) {
-    return ActiveRequest(&active_[cluster.name + "|" + endpointKey(endpoint)]);
-  }
+  ActiveRequest track(const Cluster& cluster, const Endpoint& endpoint);
   uint32_t activeRequests(const Cluster& cluster, const Endpoint& endpoint) const;
 
   OutlierDetector& outliers() { return outliers_; }
@@ -66,6 +64,8 @@ class LoadBalancer {
   const Endpoint* pickOnce(const Cluster& cluster, const std::vector<size_t>& usable,
                            const PickOptions& options);
   const HashRing& ring(const Cluster& cluster);
+  // "cluster|address:port", built in a buffer kept for the next request.
+  const std::string& activeKey(const Cluster& cluster, const Endpoint& endpoint) const;
 
   struct CachedRing {
     std::vector<Endpoint> endpoints;  // the set the ring was built from
@@ -74,7 +74,10 @@ class LoadBalancer {
   };
 
   std::map<std::string, uint64_t> cursor_;
-  std::map<std::string, uint32_t> active_;  // by "cluster|address:port"
+  std::map<std::string, uint32_t> active_;  // by activeKey()
+  mutable std::string key_;
+  // Scratch lists of endpoint indexes for pick(), kept to spare an allocation per request.
+  std::vector<size_t> usable_, fresh_;
   std::map<std::string, CachedRing> rings_;
   OutlierDetector outliers_;
   std::mt19937 rng_{std::random_device{}()};

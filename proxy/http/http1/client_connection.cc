@@ -56,6 +56,7 @@ ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluste
   settings_.on_message_complete = &ClientConnection::onMessageComplete;
   llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
   parser_.data = this;
+  head_.headers.reserve(kHeadersReserved);
   bump(Stats::get().upstream_cx_total);
   bump(Stats::get().upstream_cx_active);
 }
@@ -272,6 +273,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* p) {
   auto* c = static_cast<ClientConnection*>(p->data);
   ResponseHead head = std::move(c->head_);
   c->head_ = ResponseHead{};
+  c->head_.headers.reserve(kHeadersReserved);
   c->header_bytes_ = 0;
   head.status = p->status_code;
   if (head.status == 101 && p->upgrade) {

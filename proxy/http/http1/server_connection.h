@@ -1,11 +1,13 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <llhttp.h>
 
 #include "proxy/http/stream.h"
@@ -53,6 +55,7 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
                                       std::shared_ptr<BodyPipe> body);
   asio::awaitable<void> writeSimple(int status, const std::string& body);
   void closeSocket();
+  void armIdleSweep();
 
   TransportPtr transport_;  // null once handed over as a Tunnel
   asio::any_io_executor executor_;
@@ -75,6 +78,8 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
 
   std::shared_ptr<Stream> current_;
   Event wake_;  // body consumed, response finished, or stream reset
+  asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point idle_since_;  // when the last request ended
   bool closing_ = false;
   bool paused_ = false;  // the parser stopped at the end of a request
   bool upgraded_ = false;

@@ -7,13 +7,17 @@
 namespace meshnode::proxy::http1 {
 namespace {
 
+// Room for the header lines and the framing line, so a head is built in one allocation.
+size_t headersSize(const HeaderList& headers) {
+  size_t size = 64;
+  for (const auto& [k, v] : headers)
+    size += k.size() + v.size() + 4;
+  return size;
+}
+
 // Every header but pseudo-headers and Content-Length, which the framing decides; written in
 // place rather than from a filtered copy, since it runs for every message.
 void appendHeaders(std::string& out, const HeaderList& headers) {
-  size_t size = out.size();
-  for (const auto& [k, v] : headers)
-    size += k.size() + v.size() + 4;
-  out.reserve(size + 64);
   for (const auto& [k, v] : headers) {
     if (k.empty() || k[0] == ':') continue;
     if (k.size() == 14 && ::strncasecmp(k.c_str(), "content-length", 14) == 0) continue;
@@ -25,7 +29,11 @@ void appendHeaders(std::string& out, const HeaderList& headers) {
 }
 
 void appendFraming(std::string& out, Framing framing, long long length) {
-  if (framing == Framing::kLength) out += "content-length: " + std::to_string(length) + "\r\n";
+  if (framing == Framing::kLength) {
+    char line[48];
+    int n = std::snprintf(line, sizeof(line), "content-length: %lld\r\n", length);
+    out.append(line, static_cast<size_t>(n));
+  }
   if (framing == Framing::kChunked) out += "transfer-encoding: chunked\r\n";
 }
 
@@ -33,7 +41,9 @@ void appendFraming(std::string& out, Framing framing, long long length) {
 
 std::string serializeResponseHead(const ResponseHead& head, Framing framing, bool close,
                                   bool http10) {
-  std::string out = http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  std::string out;
+  out.reserve(headersSize(head.headers) + 64);
+  out += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   out += std::to_string(head.status);
   out += ' ';
   out += reasonPhrase(head.status);
@@ -50,7 +60,10 @@ std::string serializeResponseHead(const ResponseHead& head, Framing framing, boo
 
 std::string serializeRequestHead(const RequestHead& head, Framing framing,
                                  long long content_length) {
-  std::string out = head.method;
+  std::string out;
+  out.reserve(headersSize(head.headers) + head.method.size() + head.path.size() +
+              head.authority.size() + 32);
+  out += head.method;
   out += ' ';
   out += head.path;
   out += " HTTP/1.1\r\nhost: ";

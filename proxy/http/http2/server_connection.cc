@@ -1,5 +1,7 @@
 #include "proxy/http/http2/server_connection.h"
 
+#include <array>
+
 #include "common/log.h"
 #include "proxy/http/http2/headers.h"
 #include "proxy/stats/stats.h"
@@ -10,6 +12,9 @@ class ServerConnection::Stream : public DownstreamStream {
  public:
   Stream(std::weak_ptr<ServerConnection> conn, int32_t id, const asio::any_io_executor& ex)
       : conn_(std::move(conn)), id_(id), done_(ex) {}
+  ~Stream() override {
+    if (response_body) response_body->on_readable = nullptr;
+  }
 
   void sendResponse(ResponseHead head, std::shared_ptr<BodyPipe> body) override {
     if (started_ || closed_) return;
@@ -18,11 +23,10 @@ class ServerConnection::Stream : public DownstreamStream {
     auto conn = conn_.lock();
     if (!conn) return;
     if (response_body) {
-      int32_t id = id_;
-      std::weak_ptr<ServerConnection> weak = conn_;
-      response_body->on_readable = [weak, id] {
-        if (auto c = weak.lock()) {
-          nghttp2_session_resume_data(c->session_.get(), id);
+      // The stream unhooks itself when it closes or goes, so `this` is alive when called.
+      response_body->on_readable = [this] {
+        if (auto c = conn_.lock()) {
+          nghttp2_session_resume_data(c->session_.get(), id_);
           c->wantWrite();
         }
       };
@@ -170,6 +174,7 @@ int ServerConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* fram
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto stream = std::make_shared<Stream>(c->weak_from_this(), frame->hd.stream_id, c->executor_);
   stream->request.scheme.clear();
+  stream->request.headers.reserve(kHeadersReserved);
   c->streams_[frame->hd.stream_id] = std::move(stream);
   return 0;
 }
@@ -287,19 +292,26 @@ ssize_t ServerConnection::readBody(nghttp2_session*, int32_t stream_id, uint8_t*
   return n;
 }
 
-void ServerConnection::submitResponse(Stream& stream, const ResponseHead& head) {
-  std::vector<nghttp2_nv> nva;
-  HeaderList headers = head.headers;
-  stripHopByHop(headers);
-  std::string status = std::to_string(head.status);
+void ServerConnection::submitResponse(Stream& stream, ResponseHead& head) {
+  stripHopByHop(head.headers);
   if (head.content_length >= 0)
-    setHeader(headers, "content-length", std::to_string(head.content_length));
-  nva.push_back(makeNv(":status", status));
-  for (const auto& [k, v] : headers)
-    nva.push_back(makeNv(k, v));
+    setHeader(head.headers, "content-length", std::to_string(head.content_length));
+  std::string status = std::to_string(head.status);
+  // Most responses fit the array; a longer header list takes the vector.
+  std::array<nghttp2_nv, 32> small;
+  std::vector<nghttp2_nv> large;
+  nghttp2_nv* nva = small.data();
+  if (head.headers.size() + 1 > small.size()) {
+    large.resize(head.headers.size() + 1);
+    nva = large.data();
+  }
+  size_t n = 0;
+  nva[n++] = makeNv(":status", status);
+  for (const auto& [k, v] : head.headers)
+    nva[n++] = makeNv(k, v);
   nghttp2_data_provider provider{};
   provider.read_callback = &readBody;
-  nghttp2_submit_response(session_.get(), stream.id(), nva.data(), nva.size(),
+  nghttp2_submit_response(session_.get(), stream.id(), nva, n,
                           stream.response_body ? &provider : nullptr);
   wantWrite();
 }

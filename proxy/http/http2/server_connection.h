@@ -42,7 +42,7 @@ class ServerConnection : public SessionIo,
 
   void onIoClosed() override;
   Stream* find(int32_t id);
-  void submitResponse(Stream& stream, const ResponseHead& head);
+  void submitResponse(Stream& stream, ResponseHead& head);
   // The idle timeouts are checked by one timer per connection rather than one per stream, so a
   // request costs no timer operation; a timeout fires up to a quarter of its length late.
   void armSweep();
