@@ -5,17 +5,33 @@
 
 namespace meshnode::proxy {
 
+namespace {
+
+// Header names and the tokens compared here are ASCII; std::tolower would consult the locale
+// for every character.
+char asciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// Dropped at every hop whatever Connection names (RFC 9110 7.6.1, RFC 9113 8.2.2).
+bool alwaysHopByHop(std::string_view k) {
+  return k == "connection" || k == "keep-alive" || k == "proxy-connection" ||
+         k == "transfer-encoding" || k == "upgrade" || k == "te" || k == "trailer" ||
+         k == "http2-settings";
+}
+
+}  // namespace
+
 std::string lowerCase(std::string_view s) {
   std::string out(s);
   for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = asciiLower(c);
   return out;
 }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return asciiLower(x) == asciiLower(y);
          });
 }
 
@@ -33,17 +49,6 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value) {
   removeHeader(headers, name);
   headers.emplace_back(std::string(name), std::move(value));
 }
-
-namespace {
-
-// Dropped at every hop whatever Connection names (RFC 9110 7.6.1, RFC 9113 8.2.2).
-bool alwaysHopByHop(std::string_view k) {
-  return k == "connection" || k == "keep-alive" || k == "proxy-connection" ||
-         k == "transfer-encoding" || k == "upgrade" || k == "te" || k == "trailer" ||
-         k == "http2-settings";
-}
-
-}  // namespace
 
 void stripHopByHop(HeaderList& headers, bool keep_upgrade) {
   // The usual Connection values ("keep-alive", "close") name nothing more to drop, so this

@@ -36,16 +36,19 @@ asio::awaitable<Attempt> tryOnce(Worker& worker, const Snapshot& snapshot, const
                                  const RequestHead& head, bool http2, Millis per_try_timeout,
                                  Deadline deadline) {
   Attempt a;
-  auto conn = co_await worker.pool().acquire(cluster, target, http2, snapshot.limits);
-  if (!conn) {
-    a.error = conn.error();
-    if (conn.error().code == ErrorCode::kLimit)
-      a.overflow = true;
-    else
-      a.failure = AttemptFailure::kConnectFailure;
-    co_return a;
+  a.connection = worker.pool().takeIdle(cluster, target, http2);
+  if (!a.connection) {
+    auto conn = co_await worker.pool().acquire(cluster, target, http2, snapshot.limits);
+    if (!conn) {
+      a.error = conn.error();
+      if (conn.error().code == ErrorCode::kLimit)
+        a.overflow = true;
+      else
+        a.failure = AttemptFailure::kConnectFailure;
+      co_return a;
+    }
+    a.connection = *conn;
   }
-  a.connection = *conn;
   a.stream = a.connection->startRequest(head, ds.request_body);
   Deadline until = deadline;
   if (per_try_timeout.count() > 0) until = std::min(until, Clock::now() + per_try_timeout);

@@ -50,7 +50,10 @@ class Worker {
 
   int index_;
   const SnapshotStore& store_;
-  asio::io_context ctx_{1};
+  // One thread runs it and every socket of the worker is used on that thread only, so the
+  // reactor's per-socket locks are left out; the scheduler keeps its lock for posts from the
+  // main thread.
+  asio::io_context ctx_{ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::map<std::string, std::shared_ptr<Acceptor>> acceptors_;

@@ -6,7 +6,6 @@
 
 #include "proxy/http/http1/client_connection.h"
 #include "proxy/http/http2/client_connection.h"
-#include "proxy/network/socket_options.h"
 #include "proxy/stats/stats.h"
 #include "proxy/stream/event.h"
 #include "proxy/upstream/connect.h"
@@ -33,7 +32,7 @@ std::shared_ptr<UpstreamConnection> ConnectionPool::takeAvailable(Bucket& bucket
 
 void ConnectionPool::prune(const std::string& cluster) {
   for (auto& [k, bucket] : pools_) {
-    if (!k.starts_with(cluster + "|")) continue;
+    if (k.cluster != cluster) continue;
     std::erase_if(bucket->conns, [&](const auto& c) {
       if (!c->closed()) return false;
       --per_cluster_[cluster];
@@ -42,18 +41,30 @@ void ConnectionPool::prune(const std::string& cluster) {
   }
 }
 
+std::shared_ptr<ConnectionPool::Bucket>& ConnectionPool::bucketFor(
+    const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2) {
+  auto it = pools_.find(BucketKeyView{cluster.name, endpoint, http2});
+  if (it == pools_.end())
+    it = pools_.emplace(BucketKey{cluster.name, endpoint, http2}, std::make_shared<Bucket>()).first;
+  return it->second;
+}
+
+std::shared_ptr<UpstreamConnection> ConnectionPool::takeIdle(
+    const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2) {
+  if (closed_) return nullptr;
+  Bucket& bucket = *bucketFor(cluster, endpoint, http2);
+  if (++bucket.acquires % kPruneEvery == 0) prune(cluster.name);
+  // HTTP/2 connections are few and shared: look at each. HTTP/1.1 ones announce themselves.
+  return takeAvailable(bucket, http2);
+}
+
 asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> ConnectionPool::acquire(
     const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2,
     const Limits& limits) {
   if (closed_)
     co_return makeError(ErrorCode::kRefused, Side::kInternal, "proxy is draining", false);
-  std::string key = cluster.name + "|" + toString(endpoint) + (http2 ? "|h2" : "|h1");
-  auto& slot = pools_[key];
-  if (!slot) slot = std::make_shared<Bucket>();
-  std::shared_ptr<Bucket> bucket = slot;
-  if (++bucket->acquires % kPruneEvery == 0) prune(cluster.name);
-  // HTTP/2 connections are few and shared: look at each. HTTP/1.1 ones announce themselves.
-  if (auto c = takeAvailable(*bucket, http2)) co_return c;
+  if (auto c = takeIdle(cluster, endpoint, http2)) co_return c;
+  std::shared_ptr<Bucket> bucket = bucketFor(cluster, endpoint, http2);
   if (per_cluster_[cluster.name] >= cluster.max_connections) {
     prune(cluster.name);
     if (auto c = takeAvailable(*bucket, true)) co_return c;

@@ -3,6 +3,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -24,9 +26,15 @@ class ConnectionPool {
  public:
   ConnectionPool() = default;
 
+  // A connection for one request: an idle or shareable one, a new one, or one that came free
+  // while the request waited as pending.
   asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> acquire(
       const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2,
       const Limits& limits);
+  // The idle or shareable connection acquire() would return at once, or null; lets a request
+  // that finds one skip the suspension acquire() costs.
+  std::shared_ptr<UpstreamConnection> takeIdle(const Cluster& cluster,
+                                               const asio::ip::tcp::endpoint& endpoint, bool http2);
 
   // Closes idle connections and refuses new ones (drain).
   void closeAll();
@@ -45,13 +53,38 @@ class ConnectionPool {
     uint32_t acquires = 0;
   };
 
+  // Buckets are found by cluster name, endpoint and protocol, compared in place so that a
+  // lookup builds no string.
+  struct BucketKey {
+    std::string cluster;
+    asio::ip::tcp::endpoint endpoint;
+    bool http2 = false;
+  };
+  struct BucketKeyView {
+    std::string_view cluster;
+    const asio::ip::tcp::endpoint& endpoint;
+    bool http2;
+  };
+  struct BucketKeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::tuple<std::string_view, const asio::ip::tcp::endpoint&, bool>(
+                 a.cluster, a.endpoint, a.http2) <
+             std::tuple<std::string_view, const asio::ip::tcp::endpoint&, bool>(
+                 b.cluster, b.endpoint, b.http2);
+    }
+  };
+
+  std::shared_ptr<Bucket>& bucketFor(const Cluster& cluster,
+                                     const asio::ip::tcp::endpoint& endpoint, bool http2);
   asio::awaitable<Result<std::shared_ptr<UpstreamConnection>>> waitAsPending(
       const Cluster& cluster, const std::shared_ptr<Bucket>& bucket);
   static std::shared_ptr<UpstreamConnection> takeAvailable(Bucket& bucket, bool scan);
   // Forgets the closed connections of `cluster`, so its connection count is exact.
   void prune(const std::string& cluster);
 
-  std::map<std::string, std::shared_ptr<Bucket>> pools_;
+  std::map<BucketKey, std::shared_ptr<Bucket>, BucketKeyLess> pools_;
   std::map<std::string, uint32_t> per_cluster_;
   bool closed_ = false;
   CircuitBreakers breakers_;

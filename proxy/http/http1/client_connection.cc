@@ -45,7 +45,8 @@ ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluste
       max_requests_(cluster.max_requests_per_connection),
       limits_(limits),
       wake_(executor_),
-      idle_timer_(executor_) {
+      idle_timer_(executor_),
+      idle_since_(std::chrono::steady_clock::now()) {
   llhttp_settings_init(&settings_);
   settings_.on_status = &ClientConnection::onStatus;
   settings_.on_header_field = &ClientConnection::onHeaderField;
@@ -67,7 +68,7 @@ ClientConnection::~ClientConnection() {
 
 void ClientConnection::start() {
   asio::co_spawn(executor_, readLoop(), asio::detached);
-  armIdleTimer();
+  armIdleSweep();
 }
 
 void ClientConnection::close() {
@@ -94,13 +95,30 @@ void ClientConnection::failCurrent(const std::string& why) {
                          /*retryable=*/!stream->hasHead()));
 }
 
-void ClientConnection::armIdleTimer() {
-  idle_timer_.expires_after(idle_timeout_);
+// One timer per connection checks the idle timeout, rather than one armed and cancelled around
+// every request; the close comes up to a quarter of the timeout late.
+void ClientConnection::armIdleSweep() {
+  idle_timer_.expires_after(std::max(idle_timeout_ / 4, Millis(10)));
   idle_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
-    if (ec) return;
     auto self = weak.lock();
-    if (self && !self->current_) self->close();
+    if (ec || !self || self->closed_) return;
+    if (!self->current_ &&
+        std::chrono::steady_clock::now() - self->idle_since_ >= self->idle_timeout_) {
+      self->close();
+      return;
+    }
+    self->armIdleSweep();
   });
+}
+
+void ClientConnection::becameIdle() {
+  current_.reset();
+  if (!keep_alive_) {
+    close();
+    return;
+  }
+  idle_since_ = std::chrono::steady_clock::now();
+  if (on_idle) on_idle();
 }
 
 std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead& head,
@@ -111,7 +129,6 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
   stream->response_body->on_consumed = [weak = weak_from_this()](size_t) {
     if (auto c = weak.lock()) c->wake_.notify();
   };
-  idle_timer_.cancel();
   if (closed_) {
     stream->fail(makeError(ErrorCode::kReset, Side::kUpstream, "upstream connection closed", true));
     return stream;
@@ -134,9 +151,25 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
     framing = Framing::kLength;
   }
   if (!body || framing == Framing::kNone) body.reset();
+  std::string out = serializeRequestHead(head, framing, length);
+  if (!body) {
+    // A request without a body nearly always goes out in one write; the writer coroutine is
+    // only for what the socket did not take.
+    std::error_code ec;
+    size_t sent = transport_->writeNow(asio::buffer(out), ec);
+    if (ec) {
+      close();
+      return stream;
+    }
+    bump(Stats::get().upstream_bytes_tx, sent);
+    if (sent == out.size()) {
+      request_written_ = true;
+      return stream;
+    }
+    out.erase(0, sent);
+  }
   asio::co_spawn(executor_,
-                 writeRequest(stream, serializeRequestHead(head, framing, length), std::move(body),
-                              static_cast<int>(framing)),
+                 writeRequest(stream, std::move(out), std::move(body), static_cast<int>(framing)),
                  asio::detached);
   return stream;
 }
@@ -183,15 +216,7 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
     }
   }
   request_written_ = true;
-  if (response_done_ && current_ == stream) {
-    current_.reset();
-    if (!keep_alive_) {
-      close();
-    } else {
-      armIdleTimer();
-      if (on_idle) on_idle();
-    }
-  }
+  if (response_done_ && current_ == stream) becameIdle();
 }
 
 asio::awaitable<void> ClientConnection::readLoop() {
@@ -305,14 +330,13 @@ int ClientConnection::onMessageComplete(llhttp_t* p) {
   c->current_->response_body->finish();
   c->response_done_ = true;
   if (c->request_written_) {
-    c->current_.reset();
     if (!c->keep_alive_) {
+      c->current_.reset();
       c->closed_ = true;  // the read loop closes the socket when it regains control
       std::error_code ec;
       c->transport_->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     } else {
-      c->armIdleTimer();
-      if (c->on_idle) c->on_idle();
+      c->becameIdle();
     }
   }
   return 0;

@@ -48,7 +48,9 @@ class ClientConnection : public UpstreamConnection,
   asio::awaitable<void> writeRequest(std::shared_ptr<Stream> stream, std::string head,
                                      std::shared_ptr<BodyPipe> body, int framing);
   void failCurrent(const std::string& why);
-  void armIdleTimer();
+  void armIdleSweep();
+  // The request in flight is done: the connection goes back to the pool, or closes.
+  void becameIdle();
 
   TransportPtr transport_;  // null once handed over as a Tunnel
   asio::any_io_executor executor_;
@@ -65,6 +67,7 @@ class ClientConnection : public UpstreamConnection,
   std::shared_ptr<Stream> current_;
   Event wake_;
   asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point idle_since_;
   bool closed_ = false;
   bool keep_alive_ = true;
   bool request_written_ = false;
