@@ -32,7 +32,8 @@ class DownstreamStream {
 
   // Its header list moves to the upstream request once the request is routed.
   RequestHead request;
-  std::shared_ptr<BodyPipe> request_body;  // produced by the codec
+  // Produced by the codec; null when the request has no body (HTTP/2 HEADERS with END_STREAM).
+  std::shared_ptr<BodyPipe> request_body;
 
   // Starts the response; the codec consumes `body` (null: no body) until it ends.
   virtual void sendResponse(ResponseHead head, std::shared_ptr<BodyPipe> body) = 0;

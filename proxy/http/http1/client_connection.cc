@@ -16,7 +16,12 @@ class ClientConnection::Stream : public UpstreamStream {
          size_t high_watermark)
       : UpstreamStream(ex), conn_(std::move(conn)) {
     response_body = std::make_shared<BodyPipe>(high_watermark);
+    // The pipe may outlive the stream, which unhooks itself when it goes.
+    response_body->on_consumed = [this](size_t) {
+      if (auto c = conn_.lock()) c->wake_.notify();
+    };
   }
+  ~Stream() override { response_body->on_consumed = nullptr; }
 
   void reset() override {
     if (auto c = conn_.lock()) c->close();
@@ -126,9 +131,6 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
   auto stream =
       std::make_shared<Stream>(weak_from_this(), executor_, limits_.buffer_high_watermark);
   stream->head_request = head.method == "HEAD";
-  stream->response_body->on_consumed = [weak = weak_from_this()](size_t) {
-    if (auto c = weak.lock()) c->wake_.notify();
-  };
   if (closed_) {
     stream->fail(makeError(ErrorCode::kReset, Side::kUpstream, "upstream connection closed", true));
     return stream;
@@ -151,26 +153,28 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
     framing = Framing::kLength;
   }
   if (!body || framing == Framing::kNone) body.reset();
-  std::string out = serializeRequestHead(head, framing, length);
+  head_out_.clear();
+  appendRequestHead(head_out_, head, framing, length);
   if (!body) {
     // A request without a body nearly always goes out in one write; the writer coroutine is
     // only for what the socket did not take.
     std::error_code ec;
-    size_t sent = transport_->writeNow(asio::buffer(out), ec);
+    size_t sent = transport_->writeNow(asio::buffer(head_out_), ec);
     if (ec) {
       close();
       return stream;
     }
     bump(Stats::get().upstream_bytes_tx, sent);
-    if (sent == out.size()) {
+    if (sent == head_out_.size()) {
       request_written_ = true;
       return stream;
     }
-    out.erase(0, sent);
+    head_out_.erase(0, sent);
   }
-  asio::co_spawn(executor_,
-                 writeRequest(stream, std::move(out), std::move(body), static_cast<int>(framing)),
-                 asio::detached);
+  asio::co_spawn(
+      executor_,
+      writeRequest(stream, std::move(head_out_), std::move(body), static_cast<int>(framing)),
+      asio::detached);
   return stream;
 }
 

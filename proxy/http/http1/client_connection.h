@@ -63,6 +63,7 @@ class ClientConnection : public UpstreamConnection,
   llhttp_t parser_{};
   ResponseHead head_;
   std::string field_, value_;
+  std::string head_out_;  // the request head being written, reused across requests
   size_t header_bytes_ = 0;
   std::shared_ptr<Stream> current_;
   Event wake_;

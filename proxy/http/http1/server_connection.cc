@@ -22,9 +22,8 @@ class ServerConnection::Stream : public DownstreamStream {
     started_ = true;
     auto conn = conn_.lock();
     if (!conn) return;
-    auto self = std::static_pointer_cast<Stream>(shared_from_this_());
-    asio::co_spawn(conn->executor_, conn->writeResponse(self, std::move(head), std::move(body)),
-                   asio::detached);
+    conn->respond(std::static_pointer_cast<Stream>(shared_from_this_()), std::move(head),
+                  std::move(body));
   }
   void reset() override {
     if (reset_) return;
@@ -370,10 +369,8 @@ int ServerConnection::onMessageComplete(llhttp_t* p) {
   return HPE_PAUSED;
 }
 
-asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> stream,
-                                                      ResponseHead head,
-                                                      std::shared_ptr<BodyPipe> body) {
-  auto self = shared_from_this();
+void ServerConnection::respond(std::shared_ptr<Stream> stream, ResponseHead head,
+                               std::shared_ptr<BodyPipe> body) {
   const RequestHead& req = stream->request;
   bool no_body = req.method == "HEAD" || head.status == 204 || head.status == 304 ||
                  (head.status >= 100 && head.status < 200);
@@ -387,8 +384,45 @@ asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> st
       framing = Framing::kClose, closing_ = true;
   }
   if (head.status == 101) upgraded_ = true;
-  std::string out = serializeResponseHead(head, framing, closing_ && !upgraded_, req.http10);
-  if (no_body && body) body.reset();
+  head_out_.clear();
+  appendResponseHead(head_out_, head, framing, closing_ && !upgraded_, req.http10);
+  if (no_body) body.reset();
+  // Mostly the whole response is at hand (a small body comes with its head) and the socket
+  // takes it at once: then it is written here, with no coroutine.
+  if (!closing_ && !upgraded_ && (!body || body->ended())) {
+    if (body) {
+      char chunk[16384];
+      while (size_t n = body->read(chunk, sizeof(chunk)))
+        appendBody(head_out_, std::string_view(chunk, n), framing);
+      if (framing == Framing::kChunked) head_out_ += "0\r\n\r\n";
+      body.reset();
+    }
+    std::error_code ec;
+    size_t sent = transport_->writeNow(asio::buffer(head_out_), ec);
+    if (ec) {
+      stream->reset();
+      return;
+    }
+    bump(Stats::get().downstream_bytes_tx, sent);
+    if (sent == head_out_.size()) {
+      Stats::get().countResponse(head.status);
+      stream->finish();
+      return;
+    }
+    head_out_.erase(0, sent);
+  }
+  asio::co_spawn(executor_,
+                 writeResponse(std::move(stream), std::move(head_out_), std::move(body),
+                               static_cast<int>(framing), head.status),
+                 asio::detached);
+}
+
+asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> stream,
+                                                      std::string out,
+                                                      std::shared_ptr<BodyPipe> body,
+                                                      int framing_value, int status) {
+  auto self = shared_from_this();
+  auto framing = static_cast<Framing>(framing_value);
   std::error_code ec;
   char chunk[16384];
   for (;;) {
@@ -423,7 +457,7 @@ asio::awaitable<void> ServerConnection::writeResponse(std::shared_ptr<Stream> st
       body->on_readable = nullptr;
     }
   }
-  Stats::get().countResponse(head.status);
+  Stats::get().countResponse(status);
   if (closing_ && !upgraded_) {
     if (transport_) co_await transport_->shutdownSend();
   }
@@ -435,7 +469,8 @@ asio::awaitable<void> ServerConnection::writeSimple(int status, const std::strin
   head.status = status;
   head.headers.emplace_back("content-type", "text/plain");
   head.content_length = static_cast<long long>(body.size() + 1);
-  std::string out = serializeResponseHead(head, Framing::kLength, true, false);
+  std::string out;
+  appendResponseHead(out, head, Framing::kLength, true, false);
   out += body;
   out += '\n';
   Stats::get().countResponse(status);

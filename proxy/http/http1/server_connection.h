@@ -51,8 +51,11 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
   int headersComplete();
   bool addHeaderBytes(size_t len);
   bool followsLineBreak(const char* at) const;
-  asio::awaitable<void> writeResponse(std::shared_ptr<Stream> stream, ResponseHead head,
-                                      std::shared_ptr<BodyPipe> body);
+  // Starts the response of `stream`: written at once when it can be, else by writeResponse.
+  void respond(std::shared_ptr<Stream> stream, ResponseHead head, std::shared_ptr<BodyPipe> body);
+  // Writes `out` (the head, perhaps some body) and then the rest of `body`.
+  asio::awaitable<void> writeResponse(std::shared_ptr<Stream> stream, std::string out,
+                                      std::shared_ptr<BodyPipe> body, int framing, int status);
   asio::awaitable<void> writeSimple(int status, const std::string& body);
   void closeSocket();
   void armIdleSweep();
@@ -72,6 +75,7 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
   RequestHead head_;
   std::string field_;
   std::string value_;
+  std::string head_out_;  // the response head being written, reused across responses
   bool in_value_ = false;
   size_t header_bytes_ = 0;
   int error_status_ = 0;

@@ -39,10 +39,9 @@ void appendFraming(std::string& out, Framing framing, long long length) {
 
 }  // namespace
 
-std::string serializeResponseHead(const ResponseHead& head, Framing framing, bool close,
-                                  bool http10) {
-  std::string out;
-  out.reserve(headersSize(head.headers) + 64);
+void appendResponseHead(std::string& out, const ResponseHead& head, Framing framing, bool close,
+                        bool http10) {
+  out.reserve(out.size() + headersSize(head.headers) + 64);
   out += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   out += std::to_string(head.status);
   out += ' ';
@@ -55,13 +54,11 @@ std::string serializeResponseHead(const ResponseHead& head, Framing framing, boo
   else if (http10)
     out += "connection: keep-alive\r\n";
   out += "\r\n";
-  return out;
 }
 
-std::string serializeRequestHead(const RequestHead& head, Framing framing,
-                                 long long content_length) {
-  std::string out;
-  out.reserve(headersSize(head.headers) + head.method.size() + head.path.size() +
+void appendRequestHead(std::string& out, const RequestHead& head, Framing framing,
+                       long long content_length) {
+  out.reserve(out.size() + headersSize(head.headers) + head.method.size() + head.path.size() +
               head.authority.size() + 32);
   out += head.method;
   out += ' ';
@@ -72,7 +69,6 @@ std::string serializeRequestHead(const RequestHead& head, Framing framing,
   appendHeaders(out, head.headers);
   appendFraming(out, framing, content_length);
   out += "\r\n";
-  return out;
 }
 
 void appendBody(std::string& out, std::string_view data, Framing framing) {

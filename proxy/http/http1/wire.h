@@ -10,11 +10,12 @@ namespace meshnode::proxy::http1 {
 // How an HTTP/1 message body is delimited on the wire.
 enum class Framing { kNone, kLength, kChunked, kClose };
 
-std::string serializeResponseHead(const ResponseHead& head, Framing framing, bool close,
-                                  bool http10);
+// The heads are appended to `out`, so that a connection can reuse one buffer for them.
+void appendResponseHead(std::string& out, const ResponseHead& head, Framing framing, bool close,
+                        bool http10);
 // `content_length` is what the framing announces (kLength), which may differ from the head's.
-std::string serializeRequestHead(const RequestHead& head, Framing framing,
-                                 long long content_length);
+void appendRequestHead(std::string& out, const RequestHead& head, Framing framing,
+                       long long content_length);
 void appendBody(std::string& out, std::string_view data, Framing framing);
 
 // RFC 9110 5.5: field values carry no CR, LF or NUL.

@@ -225,19 +225,22 @@ int ServerConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
     if (const std::string* cl = findHeader(r.headers, "content-length"))
       r.content_length = std::strtoll(cl->c_str(), nullptr, 10);
     r.has_body = !end;
-    s->request_body = std::make_shared<BodyPipe>(c->limits_.buffer_high_watermark);
     int32_t id = s->id();
-    std::weak_ptr<ServerConnection> weak = c->weak_from_this();
-    s->request_body->on_consumed = [weak, id](size_t n) {
-      if (auto conn = weak.lock()) {
-        nghttp2_session_consume(conn->session_.get(), id, n);
-        conn->wantWrite();
-      }
-    };
-    if (end) s->request_body->finish();
+    if (!end) {
+      // Only a request with a body gets a pipe; the others leave request_body null.
+      s->request_body = std::make_shared<BodyPipe>(c->limits_.buffer_high_watermark);
+      std::weak_ptr<ServerConnection> weak = c->weak_from_this();
+      s->request_body->on_consumed = [weak, id](size_t n) {
+        if (auto conn = weak.lock()) {
+          nghttp2_session_consume(conn->session_.get(), id, n);
+          conn->wantWrite();
+        }
+      };
+    }
     bump(Stats::get().downstream_rq_total);
     c->handler_(c->streams_[id]);
-  } else if (frame->hd.type == NGHTTP2_DATA && end) {
+  } else if (end) {
+    // The last DATA frame, or trailers.
     if (s->request_body) s->request_body->finish();
   }
   return 0;

@@ -86,6 +86,11 @@ class CodecHarness {
     auto ex = co_await asio::this_coro::executor;
     Event ready(ex);
     size_t length = 0;
+    if (!s->request_body) {  // a request without a body
+      sendLocalReply(*s, 200, s->request.method + " " + s->request.path + " 0");
+      co_await s->finished();
+      co_return;
+    }
     s->request_body->on_readable = [&ready] { ready.notify(); };
     // At teardown the io_context may destroy this frame before the connection aborts the body:
     // the callback must not outlive `ready`.
