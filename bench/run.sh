@@ -27,6 +27,8 @@ USAGE
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROXY_BIN=$ROOT/build/proxy/meshnode-proxy
+MALLOC_TUNABLES=$(sed -n 's/.*kProxyMallocTunables = "\(.*\)";/\1/p' \
+  "$ROOT/agent/supervisor/proxy_environment.h")
 WORKERS=1
 DURATION=5
 ROUNDS=1
@@ -67,6 +69,10 @@ UPSTREAM_CPUS=${UPSTREAM_CPUS:-$PROXY_CPUS}
 
 [[ $EUID -eq 0 ]] || { echo "bench/run.sh: run as root (install-deps, clear_refs)" >&2; exit 1; }
 "$ROOT/scripts/install-deps.sh" >/dev/null
+[[ -n $MALLOC_TUNABLES ]] || {
+  echo "bench/run.sh: no kProxyMallocTunables in agent/supervisor/proxy_environment.h" >&2
+  exit 1
+}
 [[ -x $PROXY_BIN ]] || {
   echo "bench/run.sh: $PROXY_BIN is not executable; run scripts/build.sh release or pass --proxy-bin" >&2
   exit 1
@@ -240,7 +246,9 @@ CONF
 start_proxy() {
   case "$1" in
     meshnode)
-      start meshnode "$PROXY_CPUS" "$WORK/proxy-under-test" --snapshot "$WORK/snapshot.json" \
+      # With the malloc tunables meshnode-agent gives the proxy it starts.
+      start meshnode "$PROXY_CPUS" env "GLIBC_TUNABLES=$MALLOC_TUNABLES" \
+        "$WORK/proxy-under-test" --snapshot "$WORK/snapshot.json" \
         --concurrency "$WORKERS" --admin-address 127.0.0.1 --admin-port "$ADMIN_PORT" \
         --log-level warning --drain-timeout-ms 0 ;;
     nghttpx)
@@ -375,7 +383,7 @@ if ((MEMORY)); then
 fi
 
 stop "$NGINX_PID"
-echo "meshnode-proxy: $PROXY_BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+echo "meshnode-proxy: $PROXY_BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)), GLIBC_TUNABLES=$MALLOC_TUNABLES"
 echo "$(nproc) CPUs; proxies on CPU $PROXY_CPUS, nginx on CPU $UPSTREAM_CPUS, clients on CPU $CLIENT_CPUS;" \
   "$WORKERS worker(s) each; ${DURATION}s per run, $ROUNDS round(s); h2 with $STREAMS streams per connection;" \
   "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

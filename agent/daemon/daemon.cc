@@ -17,6 +17,7 @@
 #include "agent/registry/file_registry.h"
 #include "agent/registry/kube_registry.h"
 #include "agent/status/http_get.h"
+#include "agent/supervisor/proxy_environment.h"
 #include "common/file.h"
 #include "common/log.h"
 
@@ -210,6 +211,7 @@ int Daemon::startUp() {
   so.spawn.args = proxyArgs(settings_);
   so.spawn.credentials = proxy_user_;
   so.spawn.unset_env = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"};
+  so.spawn.default_env = {std::string("GLIBC_TUNABLES=") + supervisor::kProxyMallocTunables};
   so.stop_timeout = kDrain + std::chrono::seconds(2);
   proxy_ = std::make_unique<supervisor::ProxySupervisor>(std::move(so));
   if (Status st = proxy_->start(Clock::now()); !st) {

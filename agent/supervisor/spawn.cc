@@ -61,13 +61,23 @@ Result<pid_t> spawnProcess(const SpawnSpec& spec) {
   for (auto& a : argv_s)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  auto named = [](std::string_view kv, std::string_view name) {
+    return kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=';
+  };
   std::vector<char*> envp;
   for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
     bool drop = false;
     for (const auto& name : spec.unset_env)
-      if (kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=') drop = true;
+      drop = drop || named(*e, name);
     if (!drop) envp.push_back(*e);
+  }
+  std::vector<std::string> defaults = spec.default_env;
+  for (auto& kv : defaults) {
+    std::string_view name = std::string_view(kv).substr(0, kv.find('='));
+    bool present = false;
+    for (char** e = environ; *e && !present; ++e)
+      present = named(*e, name);
+    if (!present) envp.push_back(kv.data());
   }
   envp.push_back(nullptr);
   const bool switch_user = spec.credentials && ::geteuid() == 0;

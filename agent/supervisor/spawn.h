@@ -28,6 +28,9 @@ struct SpawnSpec {
   // Environment variables the child must not inherit (NOTIFY_SOCKET: only the agent speaks to
   // systemd).
   std::vector<std::string> unset_env;
+  // "NAME=value" entries given to the child unless the agent's own environment has NAME, so an
+  // operator's setting wins.
+  std::vector<std::string> default_env;
 };
 
 // fork/exec with the child's supplementary groups dropped, gid and uid set, ambient

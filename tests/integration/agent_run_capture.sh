@@ -62,8 +62,13 @@ expect_eq "response through the proxy" "web /hello" \
 expect_eq "route header from the VirtualService" "v1" "$(route_header)"
 H iptables-save -t nat | grep -q ':ISTIO_OUTPUT' && pass "capture chains installed" ||
   fail "capture chains installed"
-proxy_user=$(ps -o user= -p "$(pgrep -P "$AGENT_PID" -f meshnode-proxy | head -1)")
+proxy_pid=$(pgrep -P "$AGENT_PID" -f meshnode-proxy | head -1)
+proxy_user=$(ps -o user= -p "$proxy_pid")
 expect_eq "proxy runs as the unprivileged user" "meshnode" "$proxy_user"
+tunables=$(sed -n 's/.*kProxyMallocTunables = "\(.*\)";/\1/p' \
+  "$MESHNODE_SRC/agent/supervisor/proxy_environment.h")
+expect_eq "proxy started with the malloc tunables" "GLIBC_TUNABLES=$tunables" \
+  "$(tr '\0' '\n' <"/proc/$proxy_pid/environ" | grep '^GLIBC_TUNABLES=')"
 expect_match "registry page names the entry" '"name": "shop-vm-198-18-0-1"' \
   "$(agent_status "$HOST" /debug/registry)"
 healthy=""

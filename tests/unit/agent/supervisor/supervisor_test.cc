@@ -113,6 +113,32 @@ TEST(ProxySupervisor, TheChildDoesNotInheritNotifySocket) {
   std::filesystem::remove(out);
 }
 
+TEST(ProxySupervisor, DefaultEnvironmentIsGivenUnlessTheAgentHasItsOwn) {
+  std::string out = tempPath("supervisor-default-env");
+  ::unsetenv("MESHNODE_TEST_TUNABLE");
+  SupervisorOptions o = shell("echo \"[${MESHNODE_TEST_TUNABLE:-unset}]\" >>" + out);
+  o.spawn.default_env = {"MESHNODE_TEST_TUNABLE=from-agent"};
+  {
+    ProxySupervisor s(o);
+    ASSERT_TRUE(s.start(Clock::now()).ok());
+    ASSERT_TRUE(reapWithin(s, 5s));
+  }
+  ::setenv("MESHNODE_TEST_TUNABLE", "operator", 1);
+  {
+    ProxySupervisor s(o);
+    ASSERT_TRUE(s.start(Clock::now()).ok());
+    ASSERT_TRUE(reapWithin(s, 5s));
+  }
+  ::unsetenv("MESHNODE_TEST_TUNABLE");
+  std::ifstream in(out);
+  std::string first, second;
+  std::getline(in, first);
+  std::getline(in, second);
+  EXPECT_EQ(first, "[from-agent]");
+  EXPECT_EQ(second, "[operator]");
+  std::filesystem::remove(out);
+}
+
 TEST(LookupUser, AnUnknownUserNamesTheKey) {
   auto r = lookupUser("no-such-meshnode-user");
   ASSERT_FALSE(r.ok());
