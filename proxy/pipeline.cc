@@ -230,10 +230,7 @@ asio::awaitable<void> serveConnection(Worker& worker, tcp::socket socket, Listen
     if (cluster && cluster->original_dst) {
       target = info.original_dst;
     } else if (cluster) {
-      if (const Endpoint* ep = worker.lb().pick(*cluster)) {
-        auto a = asio::ip::make_address(ep->address, ec);
-        if (!ec) target = tcp::endpoint(a, ep->port);
-      }
+      if (const Endpoint* ep = worker.lb().pick(*cluster)) target = tcp::endpoint(ep->ip, ep->port);
     }
     if (!target) co_return;
     bump(protocol == Protocol::kTls ? Stats::get().downstream_cx_tls_total

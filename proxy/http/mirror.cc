@@ -21,11 +21,8 @@ asio::awaitable<void> sendCopy(Worker& worker, SnapshotPtr snapshot, const Clust
                                RequestHead head, Millis timeout) {
   const Endpoint* ep = worker.lb().pick(*cluster);
   if (!ep) co_return;
-  std::error_code ec;
-  auto addr = asio::ip::make_address(ep->address, ec);
-  if (ec) co_return;
   bool http2 = cluster->protocol == UpstreamProtocol::kHttp2;
-  auto conn = co_await worker.pool().acquire(*cluster, asio::ip::tcp::endpoint(addr, ep->port),
+  auto conn = co_await worker.pool().acquire(*cluster, asio::ip::tcp::endpoint(ep->ip, ep->port),
                                              http2, snapshot->limits);
   if (!conn) {
     LOG_DEBUG("mirror to %s: %s", cluster->name.c_str(), conn.error().describe().c_str());

@@ -119,9 +119,7 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
     } else {
       pick.now = Clock::now();
       endpoint = lb.pick(cluster, pick);
-      std::error_code ec;
-      auto addr = endpoint ? asio::ip::make_address(endpoint->address, ec) : asio::ip::address();
-      if (endpoint && !ec) target = asio::ip::tcp::endpoint(addr, endpoint->port);
+      if (endpoint) target = asio::ip::tcp::endpoint(endpoint->ip, endpoint->port);
     }
     if (!target) co_return localAnswer(503, "no healthy upstream");
 
@@ -130,7 +128,7 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
     Millis per_try = policy ? policy->per_try_timeout : Millis(0);
     Attempt a =
         co_await tryOnce(worker, snapshot, cluster, *target, ds, head, http2, per_try, deadline);
-    if (endpoint && !a.overflow)
+    if (endpoint && !a.overflow && cluster.outlier_detection)
       lb.outliers().record(cluster, *endpoint, outlierStatus(a), Clock::now());
 
     if (a.overflow)

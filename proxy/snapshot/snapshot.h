@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <asio/ip/address.hpp>
+
 #include "security/authz_engine.h"
 #include "security/path_normalization.h"
 #include "security/peer_authn.h"
@@ -34,7 +36,8 @@ struct Cidr {
 };
 
 struct Endpoint {
-  std::string address;  // numeric IPv4 or IPv6
+  std::string address;   // numeric IPv4 or IPv6
+  asio::ip::address ip;  // `address`, parsed once when the snapshot is read
   uint16_t port = 0;
   uint32_t weight = 1;
   std::map<std::string, std::string> labels;

@@ -346,6 +346,10 @@ Cluster readCluster(JsonReader& r, const json& o, const std::string& p) {
       endpoint.address = r.str(e, ep, "address", true);
       if (!r.failed() && !isNumericAddress(endpoint.address))
         r.fail(ep + ".address", "\"" + endpoint.address + "\" is not a numeric IP address");
+      if (!r.failed()) {
+        std::error_code ec;
+        endpoint.ip = asio::ip::make_address(endpoint.address, ec);
+      }
       endpoint.port = static_cast<uint16_t>(r.num(e, ep, "port", true, 0, 1, 65535));
       endpoint.weight = static_cast<uint32_t>(r.num(e, ep, "weight", false, 1, 1, 1000000));
       if (auto ls = e.find("labels"); ls != e.end()) {

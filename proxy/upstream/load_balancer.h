@@ -25,7 +25,7 @@ class LoadBalancer {
   struct PickOptions {
     std::optional<uint64_t> hash;        // consistent-hash key; none: pick at random
     std::vector<const Endpoint*> avoid;  // tried already (retries prefer another)
-    Clock::time_point now = Clock::now();
+    Clock::time_point now;               // for the outlier detector's ejections
   };
 
   // Counts one request in flight to an endpoint for as long as it lives.
@@ -52,7 +52,11 @@ class LoadBalancer {
 
   // Null when the cluster has no endpoint that may be picked.
   const Endpoint* pick(const Cluster& cluster, const PickOptions& options);
-  const Endpoint* pick(const Cluster& cluster) { return pick(cluster, PickOptions{}); }
+  const Endpoint* pick(const Cluster& cluster) {
+    PickOptions options;
+    options.now = Clock::now();
+    return pick(cluster, options);
+  }
 
   ActiveRequest track(const Cluster& cluster, const Endpoint& endpoint);
   uint32_t activeRequests(const Cluster& cluster, const Endpoint& endpoint) const;

@@ -63,7 +63,7 @@ class ServerConnection::Stream : public DownstreamStream {
 
   int32_t id() const { return id_; }
   size_t header_bytes = 0;
-  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_activity;
   std::shared_ptr<BodyPipe> response_body;
 
  private:
@@ -175,6 +175,7 @@ int ServerConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* fram
   auto stream = std::make_shared<Stream>(c->weak_from_this(), frame->hd.stream_id, c->executor_);
   stream->request.scheme.clear();
   stream->request.headers.reserve(kHeadersReserved);
+  stream->last_activity = c->io_now_;
   c->streams_[frame->hd.stream_id] = std::move(stream);
   return 0;
 }
@@ -211,7 +212,7 @@ int ServerConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
   auto* c = static_cast<ServerConnection*>(user);
   Stream* s = c->find(frame->hd.stream_id);
   if (!s) return 0;
-  s->last_activity = std::chrono::steady_clock::now();
+  s->last_activity = c->io_now_;
   bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     RequestHead& r = s->request;
@@ -277,7 +278,7 @@ int ServerConnection::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_
   if (it == c->streams_.end()) return 0;
   auto stream = std::move(it->second);
   c->streams_.erase(it);
-  if (c->streams_.empty()) c->idle_since_ = std::chrono::steady_clock::now();
+  if (c->streams_.empty()) c->idle_since_ = c->io_now_;
   stream->close();
   return 0;
 }
@@ -291,7 +292,7 @@ ssize_t ServerConnection::readBody(nghttp2_session*, int32_t stream_id, uint8_t*
     return 0;
   }
   ssize_t n = readFromPipe(*s->response_body, buf, length, flags);
-  if (n > 0) s->last_activity = std::chrono::steady_clock::now();
+  if (n > 0) s->last_activity = c->io_now_;
   return n;
 }
 

@@ -66,6 +66,7 @@ asio::awaitable<void> SessionIo::runIo(std::shared_ptr<void> keep_alive) {
 }
 
 bool SessionIo::feed(const char* data, size_t len) {
+  io_now_ = std::chrono::steady_clock::now();
   ssize_t rv =
       nghttp2_session_mem_recv(session_.get(), reinterpret_cast<const uint8_t*>(data), len);
   write_event_.notify();
@@ -113,6 +114,7 @@ asio::awaitable<void> SessionIo::writeLoop() {
   std::string out;
   while (open()) {
     out.clear();
+    io_now_ = std::chrono::steady_clock::now();
     for (;;) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session_.get(), &data);

@@ -65,6 +65,9 @@ class SessionIo {
   bool read_done_ = false;
   bool io_closed_ = false;
   Millis write_timeout_{300000};
+  // Read once per batch of frames read or written, for the codecs' activity stamps: a clock
+  // read per frame would cost more than the precision is worth.
+  std::chrono::steady_clock::time_point io_now_ = std::chrono::steady_clock::now();
 
  private:
   // Feeds received bytes to nghttp2; false when the connection must end.
