@@ -32,7 +32,7 @@ class DownstreamStream {
 
   // Its header list moves to the upstream request once the request is routed.
   RequestHead request;
-  // Produced by the codec; null when the request has no body (HTTP/2 HEADERS with END_STREAM).
+  // Produced by the codec; null when the request has no body.
   std::shared_ptr<BodyPipe> request_body;
 
   // Starts the response; the codec consumes `body` (null: no body) until it ends.

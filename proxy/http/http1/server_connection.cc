@@ -143,7 +143,7 @@ asio::awaitable<void> ServerConnection::run() {
   for (;;) {
     // Parse what is buffered unless the parser stopped at the end of a request or the request
     // body pipe is full; the parser pauses at the end of each request.
-    bool body_full = current_ && current_->request_body->full();
+    bool body_full = current_ && current_->request_body && current_->request_body->full();
     if (!paused_ && parsed_ < buffer_.size() && !body_full) {
       llhttp_errno_t err =
           llhttp_execute(&parser_, buffer_.data() + parsed_, buffer_.size() - parsed_);
@@ -159,7 +159,7 @@ asio::awaitable<void> ServerConnection::run() {
         LOG_DEBUG("http1 downstream %s: %s", llhttp_errno_name(err),
                   llhttp_get_error_reason(&parser_));
         if (current_) {
-          current_->request_body->abort();
+          if (current_->request_body) current_->request_body->abort();
           if (!current_->responseStarted()) co_await writeSimple(status, reasonPhrase(status));
           current_->reset();
         } else {
@@ -176,7 +176,8 @@ asio::awaitable<void> ServerConnection::run() {
       continue;
     }
     if (current_) {
-      bool request_done = current_->request_body->ended() || current_->request_body->aborted();
+      const auto& body = current_->request_body;
+      bool request_done = !body || body->ended() || body->aborted();
       if (current_->complete()) {
         if (request_done) {
           bool reset = current_->wasReset();
@@ -205,7 +206,7 @@ asio::awaitable<void> ServerConnection::run() {
     size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
     if (ec || n == 0) {
       if (current_) {
-        current_->request_body->abort();
+        if (current_->request_body) current_->request_body->abort();
         if (!current_->complete()) current_->reset();
       }
       co_return;
@@ -334,11 +335,14 @@ int ServerConnection::headersComplete() {
   stream->weak_self = stream;
   if (h.upgrade) stream->upgrading_ = shared_from_this();
   stream->request = std::move(h);
-  stream->request_body = std::make_shared<BodyPipe>(limits_.buffer_high_watermark);
-  std::weak_ptr<ServerConnection> weak = weak_from_this();
-  stream->request_body->on_consumed = [weak](size_t) {
-    if (auto c = weak.lock()) c->wake_.notify();
-  };
+  if (stream->request.has_body) {
+    // Only a request with a body gets a pipe; the others leave request_body null.
+    stream->request_body = std::make_shared<BodyPipe>(limits_.buffer_high_watermark);
+    std::weak_ptr<ServerConnection> weak = weak_from_this();
+    stream->request_body->on_consumed = [weak](size_t) {
+      if (auto c = weak.lock()) c->wake_.notify();
+    };
+  }
   current_ = stream;
   bump(Stats::get().downstream_rq_total);
   if (stream->request.expect_continue) {
@@ -359,13 +363,14 @@ int ServerConnection::headersComplete() {
 
 int ServerConnection::onBody(llhttp_t* p, const char* at, size_t len) {
   auto* c = static_cast<ServerConnection*>(p->data);
-  if (c->current_) c->current_->request_body->push(std::string_view(at, len));
+  if (c->current_ && c->current_->request_body)
+    c->current_->request_body->push(std::string_view(at, len));
   return 0;
 }
 
 int ServerConnection::onMessageComplete(llhttp_t* p) {
   auto* c = static_cast<ServerConnection*>(p->data);
-  if (c->current_) c->current_->request_body->finish();
+  if (c->current_ && c->current_->request_body) c->current_->request_body->finish();
   return HPE_PAUSED;
 }
 
