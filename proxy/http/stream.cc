@@ -10,7 +10,7 @@ asio::awaitable<std::optional<Result<ResponseHead>>> UpstreamStream::response(De
   }
   std::optional<Result<ResponseHead>> out;
   if (head_)
-    out.emplace(*head_);
+    out.emplace(std::move(*head_));  // hasHead() stays true: the optional stays engaged
   else
     out.emplace(*error_);
   co_return out;

@@ -57,7 +57,7 @@ class UpstreamStream {
   std::shared_ptr<BodyPipe> response_body;  // produced by the codec
 
   // The response head, or why none came (reset, protocol error, connection closed); nullopt
-  // when `deadline` passed first.
+  // when `deadline` passed first. The head is handed over: ask once.
   asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline);
   virtual void reset() = 0;
 

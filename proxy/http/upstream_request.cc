@@ -31,45 +31,32 @@ struct Attempt {
   bool unprocessed = false;      // the upstream refused it before reading anything
 };
 
-asio::awaitable<Attempt> tryOnce(Worker& worker, const Snapshot& snapshot, const Cluster& cluster,
-                                 const asio::ip::tcp::endpoint& target, DownstreamStream& ds,
-                                 const RequestHead& head, bool http2, Millis per_try_timeout,
-                                 Deadline deadline) {
-  Attempt a;
-  a.connection = worker.pool().takeIdle(cluster, target, http2);
-  if (!a.connection) {
-    auto conn = co_await worker.pool().acquire(cluster, target, http2, snapshot.limits);
-    if (!conn) {
-      a.error = conn.error();
-      if (conn.error().code == ErrorCode::kLimit)
-        a.overflow = true;
-      else
-        a.failure = AttemptFailure::kConnectFailure;
-      co_return a;
-    }
-    a.connection = *conn;
-  }
-  a.stream = a.connection->startRequest(head, ds.request_body);
-  Deadline until = deadline;
-  if (per_try_timeout.count() > 0) until = std::min(until, Clock::now() + per_try_timeout);
-  auto r = co_await a.stream->response(until);
+// Why no connection could be had for an attempt.
+void connectionFailed(Attempt& a, const Error& error) {
+  a.error = error;
+  if (error.code == ErrorCode::kLimit)
+    a.overflow = true;
+  else
+    a.failure = AttemptFailure::kConnectFailure;
+}
+
+// What the upstream answered an attempt: a head, an error, or nothing before `until` (null).
+void settle(Attempt& a, std::optional<Result<ResponseHead>>& r, Deadline deadline) {
   if (!r) {
     a.stream->reset();
     a.deadline_passed = Clock::now() >= deadline;
     a.failure = AttemptFailure::kPerTryTimeout;
     a.error = makeError(ErrorCode::kTimeout, Side::kUpstream, "upstream per-try timeout");
-    co_return a;
+    return;
   }
-  auto& head_or = *r;
-  if (head_or.ok()) {
-    a.response = std::move(head_or.value());
-    co_return a;
+  if (r->ok()) {
+    a.response = std::move(r->value());
+    return;
   }
-  a.error = head_or.error();
+  a.error = r->error();
   a.unprocessed = a.error.retryable;
   a.failure =
       a.error.code == ErrorCode::kRefused ? AttemptFailure::kRefusedStream : AttemptFailure::kReset;
-  co_return a;
 }
 
 // The status the outlier detector books for an attempt: a timeout counts as 504, as in Envoy.
@@ -125,9 +112,25 @@ asio::awaitable<Forwarded> forwardRequest(Worker& worker, const Snapshot& snapsh
 
     LoadBalancer::ActiveRequest active;
     if (endpoint) active = lb.track(cluster, *endpoint);
-    Millis per_try = policy ? policy->per_try_timeout : Millis(0);
-    Attempt a =
-        co_await tryOnce(worker, snapshot, cluster, *target, ds, head, http2, per_try, deadline);
+    // One try on one endpoint, written out here rather than as a coroutine of its own: a
+    // request then costs one coroutine frame less.
+    Attempt a;
+    a.connection = worker.pool().takeIdle(cluster, *target, http2);
+    if (!a.connection) {
+      auto conn = co_await worker.pool().acquire(cluster, *target, http2, snapshot.limits);
+      if (conn)
+        a.connection = *conn;
+      else
+        connectionFailed(a, conn.error());
+    }
+    if (a.connection) {
+      a.stream = a.connection->startRequest(head, ds.request_body);
+      Deadline until = deadline;
+      if (policy && policy->per_try_timeout.count() > 0)
+        until = std::min(until, Clock::now() + policy->per_try_timeout);
+      auto r = co_await a.stream->response(until);
+      settle(a, r, deadline);
+    }
     if (endpoint && !a.overflow && cluster.outlier_detection)
       lb.outliers().record(cluster, *endpoint, outlierStatus(a), Clock::now());
 

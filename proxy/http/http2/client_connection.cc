@@ -28,7 +28,7 @@ class ClientConnection::Stream : public UpstreamStream {
     head.content_length = -1;
     if (const std::string* cl = findHeader(head.headers, "content-length"))
       head.content_length = std::strtoll(cl->c_str(), nullptr, 10);
-    deliverHead(head);
+    deliverHead(std::move(head));  // status stays set: later HEADERS are seen as trailers
   }
   void close(uint32_t error_code) {
     if (closed_) return;
