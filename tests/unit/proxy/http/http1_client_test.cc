@@ -1,0 +1,133 @@
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/http/http1/client_connection.h"
+#include "proxy/network/transport.h"
+
+namespace meshnode::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A blocking upstream on 127.0.0.1 for one connection: reads one request, waits `delay`, answers
+// 200 "ok", then reports how the connection ended: "eof" when the proxy closed it within 3 s,
+// "open" when it did not.
+class OneShotUpstream {
+ public:
+  explicit OneShotUpstream(std::chrono::milliseconds delay) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+    ::listen(listener_, 1);
+    socklen_t len = sizeof(sin);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&sin), &len);
+    port_ = ntohs(sin.sin_port);
+    ended_ = std::async(std::launch::async, [this, delay] {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return std::string("no connection");
+      char buf[4096];
+      std::string request;
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      std::this_thread::sleep_for(delay);
+      std::string response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+      ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+      timeval tv{3, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      ::close(fd);
+      return std::string(n == 0 ? "eof" : "open");
+    });
+  }
+  ~OneShotUpstream() { ::close(listener_); }
+
+  uint16_t port() const { return port_; }
+  std::string ending() { return ended_.get(); }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::future<std::string> ended_;
+};
+
+// Sends GET / on a new upstream connection with `idle_timeout`: the response status, whether the
+// upstream then saw the connection closed, and whether the connection says it is closed.
+struct Outcome {
+  int status = 0;
+  std::string ending;
+  bool closed = false;
+};
+
+Outcome oneRequest(std::chrono::milliseconds delay, Millis idle_timeout) {
+  OneShotUpstream upstream(delay);
+  asio::io_context ctx;
+  asio::ip::tcp::socket socket(ctx);
+  socket.connect({asio::ip::make_address("127.0.0.1"), upstream.port()});
+  Cluster cluster;
+  cluster.idle_timeout = idle_timeout;
+  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
+                                                        cluster, Limits{});
+  conn->start();
+  Outcome out;
+  RequestHead head;
+  head.method = "GET";
+  head.path = "/";
+  head.authority = "upstream";
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto stream = conn->startRequest(head, nullptr);
+        auto r = co_await stream->response(std::chrono::steady_clock::now() + 5s);
+        if (r && r->ok()) out.status = r->value().status;
+        stream->response_body->detach();
+      },
+      asio::detached);
+  std::thread runner([&] { ctx.run_for(4s); });
+  out.ending = upstream.ending();
+  ctx.stop();
+  runner.join();
+  out.closed = conn->closed();
+  return out;
+}
+
+TEST(Http1ClientTest, IdleConnectionIsClosedAfterTheClusterIdleTimeout) {
+  Outcome out = oneRequest(0ms, Millis(100));
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.ending, "eof");  // the proxy closed it once idle, well within 3 s
+  EXPECT_TRUE(out.closed);
+}
+
+TEST(Http1ClientTest, ConnectionWaitingForAResponseIsNotClosedAsIdle) {
+  // The response takes four idle timeouts; the request is still answered.
+  Outcome out = oneRequest(400ms, Millis(100));
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.ending, "eof");
+}
+
+TEST(Http1ClientTest, ConnectionIsKeptWithinTheIdleTimeout) {
+  Outcome out = oneRequest(0ms, Millis(60000));
+  EXPECT_EQ(out.status, 200);
+  // Still open when the upstream gave up after 3 s. (The upstream's own close then ends it, so
+  // closed() says nothing here.)
+  EXPECT_EQ(out.ending, "open");
+}
+
+}  // namespace
+}  // namespace meshnode::proxy
