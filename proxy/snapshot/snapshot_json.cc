@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include <arpa/inet.h>
@@ -21,9 +22,13 @@ std::string at(const std::string& path, size_t i) {
   return JsonReader::index(path, i);
 }
 
-bool isNumericAddress(const std::string& a) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, a.c_str(), buf) == 1 || inet_pton(AF_INET6, a.c_str(), buf) == 1;
+// A numeric IPv4 or IPv6 address (no host name, no IPv6 zone), parsed; nullopt otherwise.
+std::optional<asio::ip::address> numericAddress(const std::string& a) {
+  asio::ip::address_v4::bytes_type v4;
+  if (inet_pton(AF_INET, a.c_str(), v4.data()) == 1) return asio::ip::address_v4(v4);
+  asio::ip::address_v6::bytes_type v6;
+  if (inet_pton(AF_INET6, a.c_str(), v6.data()) == 1) return asio::ip::address_v6(v6);
+  return std::nullopt;
 }
 
 Direction readDirection(JsonReader& r, const json& o, const std::string& p) {
@@ -344,11 +349,11 @@ Cluster readCluster(JsonReader& r, const json& o, const std::string& p) {
       r.known(e, ep, {"address", "port", "weight", "labels", "locality", "network"});
       Endpoint endpoint;
       endpoint.address = r.str(e, ep, "address", true);
-      if (!r.failed() && !isNumericAddress(endpoint.address))
-        r.fail(ep + ".address", "\"" + endpoint.address + "\" is not a numeric IP address");
       if (!r.failed()) {
-        std::error_code ec;
-        endpoint.ip = asio::ip::make_address(endpoint.address, ec);
+        if (auto ip = numericAddress(endpoint.address))
+          endpoint.ip = *ip;
+        else
+          r.fail(ep + ".address", "\"" + endpoint.address + "\" is not a numeric IP address");
       }
       endpoint.port = static_cast<uint16_t>(r.num(e, ep, "port", true, 0, 1, 65535));
       endpoint.weight = static_cast<uint32_t>(r.num(e, ep, "weight", false, 1, 1, 1000000));
@@ -491,7 +496,7 @@ Result<SnapshotPtr> parseSnapshot(const std::string& text, const std::string& or
       l.name = r.str(o, p, "name", true);
       l.direction = readDirection(r, o, p);
       l.address = r.str(o, p, "address", false, "0.0.0.0");
-      if (!r.failed() && !isNumericAddress(l.address))
+      if (!r.failed() && !numericAddress(l.address))
         r.fail(p + ".address", "\"" + l.address + "\" is not a numeric IP address");
       l.port = static_cast<uint16_t>(r.num(o, p, "port", true, 0, 1, 65535));
       l.use_original_dst = r.boolean(o, p, "use_original_dst", true);

@@ -99,6 +99,25 @@ TEST(Http2ServerTest, ServesRequestsWithBodies) {
   EXPECT_EQ(goawayCode(frames), -1);
 }
 
+TEST(Http2ServerTest, TrailersEndTheRequestBody) {
+  Harness h;
+  // POST with a body, then trailers (HPACK literal "tt: v") carrying END_STREAM.
+  std::string trailers("\x00\x02tt\x01v", 6);
+  std::string req = preface() +
+                    frame(kHeaders, kEndHeaders, 1,
+                          std::string("\x83\x86\x84\x41\x01"
+                                      "a",
+                                      6)) +
+                    frame(kData, 0, 1, "hello") +
+                    frame(kHeaders, kEndHeaders | kEndStream, 1, trailers);
+  auto frames = parseFrames(h.talk(req));
+  std::string body;
+  for (const auto& f : frames)
+    if (f.type == kData && f.stream == 1) body += f.payload;
+  EXPECT_EQ(body, "POST / 5\n");
+  EXPECT_EQ(goawayCode(frames), -1);
+}
+
 TEST(Http2ServerTest, BadPrefaceGetsProtocolError) {
   Harness h;
   auto frames = parseFrames(h.talk("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(kPing, 0, 1, "x")));
