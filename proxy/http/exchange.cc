@@ -196,6 +196,10 @@ asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
   }
   auto body = upstream->response_body;
   ds->sendResponse(std::move(resp), body);
+  // A response the upstream has sent in full needs nothing more from this exchange unless a
+  // deadline still applies: the downstream codec drains the pipe on its own, and ending here
+  // frees the exchange without another wake-up.
+  if (deadline == kNoDeadline && body->ended()) co_return;
 
   if (!co_await ds->finished(deadline)) {
     bump(stats.upstream_rq_timeout);
