@@ -1,7 +1,5 @@
 #include "proxy/pipeline.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -80,12 +78,11 @@ asio::awaitable<void> relayTo(TransportPtr downstream, std::string initial, tcp:
 template <typename Connection>
 asio::awaitable<void> serveHttp(Worker& worker, TransportPtr transport, std::string initial,
                                 const Limits& limits, ConnectionInfo info) {
-  auto conn = std::make_shared<Connection>(
-      std::move(transport), std::move(initial), limits,
-      [&worker, info](std::shared_ptr<DownstreamStream> stream) {
-        asio::co_spawn(worker.context(), runExchange(worker, info, std::move(stream)),
-                       asio::detached);
-      });
+  auto conn =
+      std::make_shared<Connection>(std::move(transport), std::move(initial), limits,
+                                   [&worker, info](std::shared_ptr<DownstreamStream> stream) {
+                                     startExchange(worker, info, std::move(stream));
+                                   });
   auto token = worker.track(conn);
   if (worker.draining()) conn->drain();
   co_await conn->run();

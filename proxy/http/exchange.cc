@@ -1,6 +1,8 @@
 #include "proxy/http/exchange.h"
 
-#include <asio/redirect_error.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
@@ -55,22 +57,6 @@ RequestHead upstreamHead(RequestHead& in, const Route& route, std::mt19937& rng)
   return h;
 }
 
-// After a 101 both connections become one byte stream, with no timeout but their own.
-asio::awaitable<void> relayUpgrade(DownstreamStream& ds, ResponseHead response,
-                                   UpstreamConnection& upstream) {
-  ds.sendResponse(std::move(response), nullptr);
-  co_await ds.finished();
-  auto down = ds.takeTunnel();
-  auto up = upstream.takeTunnel();
-  if (!down || !up) {
-    ds.reset();
-    upstream.close();
-    co_return;
-  }
-  co_await relayTcp(std::move(down->transport), std::move(down->buffered), std::move(up->transport),
-                    std::move(up->buffered));
-}
-
 }  // namespace
 
 void sendLocalReply(DownstreamStream& downstream, int status, const std::string& body,
@@ -97,117 +83,295 @@ void sendLocalReply(DownstreamStream& downstream, int status, const std::string&
   downstream.sendResponse(std::move(head), std::move(pipe));
 }
 
-asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
-                                  std::shared_ptr<DownstreamStream> ds) {
-  auto& stats = Stats::get();
-  bump(stats.downstream_rq_active);
-  struct ActiveGuard {
-    ~ActiveGuard() { drop(Stats::get().downstream_rq_active); }
-  } guard;
-  SnapshotPtr snap = worker.snapshot();
-  if (!admitRequest(*snap, info, *ds)) {
-    co_await ds->finished();
-    co_return;
-  }
-  RequestHead& req = ds->request;
+namespace {
 
-  const HttpRouteTable* table = findRouteTable(*snap, info.direction, info.port);
-  const VirtualHost* vhost = table ? selectVirtualHost(*table, req.authority) : nullptr;
-  const Route* route = vhost ? selectRoute(*vhost, req) : nullptr;
-  if (!route) {
-    sendLocalReply(*ds, 404, "no route for " + req.authority + req.path);
-    co_await ds->finished();
-    co_return;
+// One request from routing to the end of its downstream stream, on the snapshot that was in
+// force when it arrived. Its steps are plain functions; two drivers run them. The callback
+// driver (advance) serves a request that never has to wait on a timer or a new connection
+// without a coroutine frame: it starts the try at once and continues from the upstream's
+// response callback. Anything that must wait goes to the coroutine driver (drive).
+//
+// The downstream stream's finish hook owns the exchange, so it lives exactly as long as the
+// request it serves; the upstream's response callback holds it weakly. The worker breaks the
+// hook's cycle for exchanges still open at shutdown (abandon).
+class Exchange final : public Parked, public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(Worker& worker, ConnectionInfo info, std::shared_ptr<DownstreamStream> ds)
+      : worker_(worker), info_(std::move(info)), ds_(std::move(ds)), snap_(worker.snapshot()) {
+    bump(Stats::get().downstream_rq_active);
+    worker_.park(*this);
   }
-  // A copy, since the request's headers move upstream.
-  std::optional<std::string> cors_origin;
-  if (route->cors) {
-    if (const std::string* allowed = allowedOrigin(*route->cors, req)) cors_origin = *allowed;
+  ~Exchange() override {
+    worker_.unpark(*this);
+    drop(Stats::get().downstream_rq_active);
   }
-  if (cors_origin && isCorsPreflight(req)) {
-    bump(stats.cors_preflights_answered);
-    sendLocalReply(*ds, 200, "", corsPreflightHeaders(*route->cors, *cors_origin));
-    co_await ds->finished();
-    co_return;
+
+  enum class Step { kAnswered, kDelay, kContinue };
+
+  void holdUntilFinished() {
+    ds_->onFinished([self = shared_from_this()] { self->downstreamFinished(); });
   }
-  if (route->fault) {
-    FaultDecision fault = decideFault(*route->fault, worker.lb().rng());
-    if (fault.delay.count()) {
-      bump(stats.fault_delays_injected);
-      asio::steady_timer delay(co_await asio::this_coro::executor, fault.delay);
-      co_await delay.async_wait(kNoThrow);
+
+  // Admission, the route, a CORS preflight and the fault roll.
+  Step route() {
+    auto& stats = Stats::get();
+    if (!admitRequest(*snap_, info_, *ds_)) return Step::kAnswered;
+    const RequestHead& req = ds_->request;
+    const HttpRouteTable* table = findRouteTable(*snap_, info_.direction, info_.port);
+    const VirtualHost* vhost = table ? selectVirtualHost(*table, req.authority) : nullptr;
+    route_ = vhost ? selectRoute(*vhost, req) : nullptr;
+    if (!route_) return answer(404, "no route for " + req.authority + req.path);
+    if (route_->cors) {
+      // A copy, since the request's headers move upstream.
+      if (const std::string* allowed = allowedOrigin(*route_->cors, req)) cors_origin_ = *allowed;
     }
-    if (fault.abort_status) {
+    if (cors_origin_ && isCorsPreflight(req)) {
+      bump(stats.cors_preflights_answered);
+      sendLocalReply(*ds_, 200, "", corsPreflightHeaders(*route_->cors, *cors_origin_));
+      return Step::kAnswered;
+    }
+    if (route_->fault) {
+      fault_ = decideFault(*route_->fault, worker_.lb().rng());
+      if (fault_.delay.count()) {
+        bump(stats.fault_delays_injected);
+        return Step::kDelay;
+      }
+    }
+    return Step::kContinue;
+  }
+  Millis faultDelay() const { return fault_.delay; }
+
+  // After the fault delay: the answers the route gives itself, the cluster, its circuit
+  // breaker and the upstream request.
+  Step prepare() {
+    auto& stats = Stats::get();
+    RequestHead& req = ds_->request;
+    if (fault_.abort_status) {
       bump(stats.fault_aborts_injected);
-      sendLocalReply(*ds, fault.abort_status, kFaultAbortBody);
-      co_await ds->finished();
+      return answer(fault_.abort_status, kFaultAbortBody);
+    }
+    if (route_->direct_response)
+      return answer(route_->direct_response->status, route_->direct_response->body);
+    if (route_->redirect) {
+      sendLocalReply(*ds_, route_->redirect->status, "",
+                     {{"location", redirectLocation(*route_->redirect, req)}});
+      return Step::kAnswered;
+    }
+    const Cluster* cluster = snap_->findCluster(pickCluster(*route_, worker_.lb().rng()));
+    if (!cluster) return answer(503, "no healthy upstream");
+    request_slot_ = worker_.pool().breakers().tryRequest(*cluster);
+    if (!request_slot_) {
+      bump(stats.upstream_rq_overflow);
+      sendLocalReply(*ds_, 503, "upstream overflow", {{kOverloadedHeader, "true"}});
+      return Step::kAnswered;
+    }
+    // An upgrade (WebSocket) is an HTTP/1.1 mechanism, whatever the cluster prefers.
+    bool http2 =
+        !req.upgrade && (cluster->protocol == UpstreamProtocol::kHttp2 ||
+                         (cluster->protocol == UpstreamProtocol::kDownstream && ds_->isHttp2()));
+    head_ = upstreamHead(req, *route_, worker_.lb().rng());
+    mirrorRequest(worker_, snap_, *route_, head_);
+    // Istio leaves routes without a timeout unless a VirtualService sets one.
+    if (route_->timeout.count()) deadline_ = std::chrono::steady_clock::now() + route_->timeout;
+    forwarding_.emplace(worker_, *snap_, *cluster, *route_, info_, *ds_, head_, http2, deadline_);
+    return Step::kContinue;
+  }
+
+  // Hands the outcome of the tries to the downstream. True when it is a 101 to an upgrade,
+  // for upgrade() to tunnel.
+  bool relay(Forwarded f) {
+    if (!f.response) {
+      sendLocalReply(*ds_, f.local_status, f.local_body, std::move(f.local_headers));
+      return false;
+    }
+    fwd_ = std::move(f);
+    response_ = std::move(*fwd_.response);
+    fwd_.response.reset();
+    applyHeaderOps(response_.headers, route_->response_headers);
+    if (cors_origin_) addCorsResponseHeaders(response_.headers, *route_->cors, *cors_origin_);
+    if (response_.status == 101 && ds_->request.upgrade) {
+      upgrading_ = true;
+      return true;
+    }
+    relayed_ = true;
+    ds_->sendResponse(std::move(response_), fwd_.stream->response_body);
+    // A downstream already gone ignores the response; the upstream is then of no use.
+    if (finished_) resetUndrained();
+    return false;
+  }
+
+  // After a 101 both connections become one byte stream, with no timeout but their own.
+  asio::awaitable<void> upgrade() {
+    ds_->sendResponse(std::move(response_), nullptr);
+    co_await ds_->finished();
+    auto down = ds_->takeTunnel();
+    auto up = fwd_.connection->takeTunnel();
+    if (!down || !up) {
+      ds_->reset();
+      fwd_.connection->close();
       co_return;
     }
-  }
-  if (route->direct_response) {
-    sendLocalReply(*ds, route->direct_response->status, route->direct_response->body);
-    co_await ds->finished();
-    co_return;
-  }
-  if (route->redirect) {
-    sendLocalReply(*ds, route->redirect->status, "",
-                   {{"location", redirectLocation(*route->redirect, req)}});
-    co_await ds->finished();
-    co_return;
-  }
-  const Cluster* cluster = snap->findCluster(pickCluster(*route, worker.lb().rng()));
-  if (!cluster) {
-    sendLocalReply(*ds, 503, "no healthy upstream");
-    co_await ds->finished();
-    co_return;
-  }
-  auto request_slot = worker.pool().breakers().tryRequest(*cluster);
-  if (!request_slot) {
-    bump(stats.upstream_rq_overflow);
-    sendLocalReply(*ds, 503, "upstream overflow", {{kOverloadedHeader, "true"}});
-    co_await ds->finished();
-    co_return;
+    co_await relayTcp(std::move(down->transport), std::move(down->buffered),
+                      std::move(up->transport), std::move(up->buffered));
   }
 
-  // An upgrade (WebSocket) is an HTTP/1.1 mechanism, whatever the cluster prefers.
-  bool http2 =
-      !req.upgrade && (cluster->protocol == UpstreamProtocol::kHttp2 ||
-                       (cluster->protocol == UpstreamProtocol::kDownstream && ds->isHttp2()));
-  RequestHead head = upstreamHead(req, *route, worker.lb().rng());
-  mirrorRequest(worker, snap, *route, head);
-  // Istio leaves routes without a timeout unless a VirtualService sets one.
-  Deadline deadline =
-      route->timeout.count() ? std::chrono::steady_clock::now() + route->timeout : kNoDeadline;
+  // The route's timeout on a relayed response: both sides are reset when it passes first.
+  asio::awaitable<void> awaitDeadline() {
+    bool done = co_await ds_->finished(deadline_);
+    if (done) co_return;
+    bump(Stats::get().upstream_rq_timeout);
+    fwd_.stream->reset();
+    ds_->reset();
+  }
 
-  Forwarded fwd =
-      co_await forwardRequest(worker, *snap, *cluster, *route, info, *ds, head, http2, deadline);
-  if (!fwd.response) {
-    sendLocalReply(*ds, fwd.local_status, fwd.local_body, std::move(fwd.local_headers));
-    co_await ds->finished();
-    co_return;
+  // The first try is out and the response will come to `onResponse`.
+  void awaitResponse() {
+    waiting_ = true;
+    forwarding_->stream().onResponse([weak = weak_from_this()] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->waiting_ = false;
+      Forwarding& f = *self->forwarding_;
+      advance(std::move(self), f.settle(f.stream().takeResponse()));
+    });
   }
-  auto& upstream = fwd.stream;
-  ResponseHead resp = std::move(*fwd.response);
-  applyHeaderOps(resp.headers, route->response_headers);
-  if (cors_origin) addCorsResponseHeaders(resp.headers, *route->cors, *cors_origin);
-  if (resp.status == 101 && req.upgrade) {
-    co_await relayUpgrade(*ds, std::move(resp), *fwd.connection);
-    co_return;
-  }
-  auto body = upstream->response_body;
-  ds->sendResponse(std::move(resp), body);
-  // A response the upstream has sent in full needs nothing more from this exchange unless a
-  // deadline still applies: the downstream codec drains the pipe on its own, and ending here
-  // frees the exchange without another wake-up.
-  if (deadline == kNoDeadline && body->ended()) co_return;
 
-  if (!co_await ds->finished(deadline)) {
-    bump(stats.upstream_rq_timeout);
-    upstream->reset();
-    ds->reset();
-  } else if (!body->drained()) {
-    upstream->reset();  // the downstream went away mid-response
+  void abandon() override {
+    auto keep = shared_from_this();
+    worker_.unpark(*this);
+    ds_->onFinished(nullptr);
+    if (waiting_) forwarding_->stream().onResponse(nullptr);
   }
+
+  // Runs the forwarding steps that need no waiting, and hands over to the coroutine driver at
+  // the first that does.
+  static void advance(std::shared_ptr<Exchange> self, Forwarding::Next next);
+
+  Forwarding& forwarding() { return *forwarding_; }
+  Deadline deadline() const { return deadline_; }
+  bool relayed() const { return relayed_; }
+  DownstreamStream& downstream() { return *ds_; }
+  Worker& worker() { return worker_; }
+
+ private:
+  Step answer(int status, const std::string& body) {
+    sendLocalReply(*ds_, status, body);
+    return Step::kAnswered;
+  }
+
+  void downstreamFinished() {
+    finished_ = true;
+    if (relayed_) {
+      resetUndrained();
+    } else if (forwarding_ && !upgrading_) {
+      // The client gave up before the response came: the upstream request goes too.
+      if (waiting_) forwarding_->stream().onResponse(nullptr);
+      waiting_ = false;
+      forwarding_->cancel();
+    }
+  }
+
+  // The downstream is finished; a response body it did not take in full has nowhere to go.
+  // Posted, since this may run inside either codec's callbacks.
+  void resetUndrained() {
+    if (fwd_.stream->response_body->drained()) return;
+    bump(Stats::get().upstream_rq_tx_reset);
+    asio::post(worker_.context(), [upstream = fwd_.stream] { upstream->reset(); });
+  }
+
+  Worker& worker_;
+  ConnectionInfo info_;
+  std::shared_ptr<DownstreamStream> ds_;
+  SnapshotPtr snap_;
+  const Route* route_ = nullptr;
+  std::optional<std::string> cors_origin_;
+  FaultDecision fault_;
+  std::optional<CircuitBreakers::Slot> request_slot_;
+  RequestHead head_;
+  Deadline deadline_ = kNoDeadline;
+  std::optional<Forwarding> forwarding_;
+  Forwarded fwd_;
+  ResponseHead response_;
+  bool waiting_ = false;    // on the upstream's response callback
+  bool upgrading_ = false;  // a 101 to tunnel
+  bool relayed_ = false;    // the upstream's response went to the downstream
+  bool finished_ = false;   // the downstream stream is finished
+};
+
+enum class Stage { kRoute, kDelay, kPrepare, kForward };
+
+// The coroutine driver: the same steps, from `stage`, with the waits the callback driver
+// leaves to it.
+asio::awaitable<void> drive(std::shared_ptr<Exchange> x, Stage stage, Forwarding::Next next) {
+  if (stage == Stage::kRoute) {
+    Exchange::Step step = x->route();
+    if (step == Exchange::Step::kAnswered) co_return;
+    stage = step == Exchange::Step::kDelay ? Stage::kDelay : Stage::kPrepare;
+  }
+  if (stage == Stage::kDelay) {
+    asio::steady_timer delay(co_await asio::this_coro::executor, x->faultDelay());
+    co_await delay.async_wait(kNoThrow);
+  }
+  if (stage != Stage::kForward) {
+    if (x->prepare() == Exchange::Step::kAnswered) co_return;
+    next = Forwarding::Next::kTry;
+  }
+  Forwarded f = co_await forwardRequest(x->forwarding(), next);
+  bool upgrade = x->relay(std::move(f));
+  if (upgrade) {
+    co_await x->upgrade();
+  } else if (x->relayed() && x->deadline() != kNoDeadline) {
+    co_await x->awaitDeadline();
+  }
+}
+
+void spawn(std::shared_ptr<Exchange> x, Stage stage,
+           Forwarding::Next next = Forwarding::Next::kTry) {
+  auto& ctx = x->worker().context();
+  asio::co_spawn(ctx, drive(std::move(x), stage, next), asio::detached);
+}
+
+void Exchange::advance(std::shared_ptr<Exchange> self, Forwarding::Next next) {
+  Forwarding& f = self->forwarding();
+  if (next == Forwarding::Next::kTry) next = f.begin();
+  if (next == Forwarding::Next::kResponse && self->deadline() == kNoDeadline &&
+      f.tryDeadline() == kNoDeadline) {
+    self->awaitResponse();
+    return;
+  }
+  if (next != Forwarding::Next::kDone) {
+    spawn(std::move(self), Stage::kForward, next);
+    return;
+  }
+  if (self->relay(f.take())) {
+    asio::co_spawn(
+        self->worker().context(),
+        [](std::shared_ptr<Exchange> x) -> asio::awaitable<void> { co_await x->upgrade(); }(self),
+        asio::detached);
+  }
+}
+
+}  // namespace
+
+void startExchange(Worker& worker, ConnectionInfo info, std::shared_ptr<DownstreamStream> ds) {
+  auto x = std::make_shared<Exchange>(worker, std::move(info), std::move(ds));
+  x->holdUntilFinished();
+  // The HTTP/1 codec calls its handler from inside llhttp with the message half parsed, and
+  // answers written from there would interleave with its read loop; its requests start on
+  // the next turn of the loop. HTTP/2 hands over a whole stream and takes submissions from
+  // inside its callbacks.
+  if (!x->downstream().isHttp2()) {
+    spawn(std::move(x), Stage::kRoute);
+    return;
+  }
+  Exchange::Step step = x->route();
+  if (step == Exchange::Step::kAnswered) return;
+  if (step == Exchange::Step::kDelay) {
+    spawn(std::move(x), Stage::kDelay);
+    return;
+  }
+  if (x->prepare() == Exchange::Step::kAnswered) return;
+  Exchange::advance(std::move(x), Forwarding::Next::kTry);
 }
 
 }  // namespace meshnode::proxy

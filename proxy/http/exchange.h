@@ -28,11 +28,11 @@ struct ConnectionInfo {
   std::string forwarded_client_cert;
 };
 
-// One request from routing to the last byte of its response, on the snapshot that was in force
-// when it arrived: route, pick a cluster and endpoint, take an upstream connection, relay both
-// bodies, apply the route's timeout. Runs on the connection's worker.
-asio::awaitable<void> runExchange(Worker& worker, ConnectionInfo info,
-                                  std::shared_ptr<DownstreamStream> downstream);
+// Starts one request, which runs from routing to the last byte of its response on the snapshot
+// in force when it arrived: route, pick a cluster and endpoint, take an upstream connection,
+// relay both bodies, apply the route's timeout. Called on the connection's worker.
+void startExchange(Worker& worker, ConnectionInfo info,
+                   std::shared_ptr<DownstreamStream> downstream);
 
 // Answers from the proxy itself (no route, no upstream, timeouts).
 void sendLocalReply(DownstreamStream& downstream, int status, const std::string& body,

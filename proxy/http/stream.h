@@ -43,6 +43,9 @@ class DownstreamStream {
   // True when the response was written in full or the stream was reset; false when `deadline`
   // passed first.
   virtual asio::awaitable<bool> finished(Deadline deadline = kNoDeadline) = 0;
+  // The same without a coroutine: `fn` runs once, when finished() would return true (at once
+  // when it already would).
+  virtual void onFinished(std::function<void()> fn) = 0;
   virtual bool isHttp2() const = 0;
   // After an upgrade request was answered 101: the downstream connection, once.
   virtual std::optional<Tunnel> takeTunnel() { return std::nullopt; }
@@ -59,6 +62,11 @@ class UpstreamStream {
   // The response head, or why none came (reset, protocol error, connection closed); nullopt
   // when `deadline` passed first. The head is handed over: ask once.
   asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline);
+  // The same without a coroutine: `fn` runs once, when the head or an error is there (at once
+  // when it already is), and may then take it with takeResponse(). The stream may be gone
+  // when `fn` returns.
+  void onResponse(std::function<void()> fn);
+  Result<ResponseHead> takeResponse();
   virtual void reset() = 0;
 
  protected:
@@ -68,7 +76,10 @@ class UpstreamStream {
   bool hasHead() const { return head_.has_value(); }
 
  private:
+  void delivered();
+
   Event ready_;
+  std::function<void()> on_response_;
   std::optional<ResponseHead> head_;
   std::optional<Error> error_;
 };

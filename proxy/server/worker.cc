@@ -25,6 +25,27 @@ Worker::Worker(int index, const SnapshotStore& store) : index_(index), store_(st
 Worker::~Worker() {
   stop();
   join();
+  while (parked_)
+    parked_->abandon();  // abandon() unparks
+}
+
+void Worker::park(Parked& p) {
+  p.prev_ = nullptr;
+  p.next_ = parked_;
+  if (parked_) parked_->prev_ = &p;
+  parked_ = &p;
+  p.parked_ = true;
+}
+
+void Worker::unpark(Parked& p) {
+  if (!p.parked_) return;
+  p.parked_ = false;
+  if (p.prev_)
+    p.prev_->next_ = p.next_;
+  else
+    parked_ = p.next_;
+  if (p.next_) p.next_->prev_ = p.prev_;
+  p.prev_ = p.next_ = nullptr;
 }
 
 void Worker::start() {

@@ -16,6 +16,21 @@
 
 namespace meshnode::proxy {
 
+// Something kept alive by a callback stored in an object it holds: a reference cycle that ends
+// when the callback runs. The worker breaks the cycles still open when it goes, since their
+// callbacks will never run.
+class Parked {
+ public:
+  virtual ~Parked() = default;
+  virtual void abandon() = 0;
+
+ private:
+  friend class Worker;
+  Parked* prev_ = nullptr;
+  Parked* next_ = nullptr;
+  bool parked_ = false;
+};
+
 // One thread with its own event loop, acceptors and upstream pool. Connections stay on the
 // worker that accepted them; other threads reach it only by posting to its context.
 class Worker {
@@ -44,6 +59,9 @@ class Worker {
   std::list<std::weak_ptr<Drainable>>::iterator track(std::weak_ptr<Drainable> d);
   void untrack(std::list<std::weak_ptr<Drainable>>::iterator it);
 
+  void park(Parked& p);
+  void unpark(Parked& p);
+
  private:
   struct Acceptor;
   void acceptLoop(std::shared_ptr<Acceptor> acceptor);
@@ -60,6 +78,7 @@ class Worker {
   ConnectionPool pool_;
   LoadBalancer lb_;
   std::list<std::weak_ptr<Drainable>> tracked_;
+  Parked* parked_ = nullptr;  // an intrusive list: parking costs no allocation
   std::atomic<uint64_t> active_{0};
   bool draining_ = false;
 };

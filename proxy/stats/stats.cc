@@ -59,6 +59,7 @@ std::string Stats::prometheus() const {
   line("upstream_rq_total", "counter", v(upstream_rq_total));
   line("upstream_rq_timeout", "counter", v(upstream_rq_timeout));
   line("upstream_rq_reset", "counter", v(upstream_rq_reset));
+  line("upstream_rq_tx_reset", "counter", v(upstream_rq_tx_reset));
   line("upstream_rq_pending_overflow", "counter", v(upstream_rq_pending_overflow));
   line("upstream_rq_overflow", "counter", v(upstream_rq_overflow));
   line("upstream_rq_retry", "counter", v(upstream_rq_retry));

@@ -34,6 +34,7 @@ struct Stats {
   Counter upstream_rq_total{0};
   Counter upstream_rq_timeout{0};
   Counter upstream_rq_reset{0};
+  Counter upstream_rq_tx_reset{0};  // reset by the proxy: the downstream ended first
   Counter upstream_rq_pending_overflow{0};
   Counter upstream_rq_overflow{0};  // max_requests reached
   Counter upstream_rq_retry{0};

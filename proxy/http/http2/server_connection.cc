@@ -51,6 +51,12 @@ class ServerConnection::Stream : public DownstreamStream {
     }
     co_return true;
   }
+  void onFinished(std::function<void()> fn) override {
+    if (closed_) {
+      if (fn) fn();
+    } else
+      on_finished_ = std::move(fn);
+  }
   bool isHttp2() const override { return true; }
 
   void close() {
@@ -59,6 +65,11 @@ class ServerConnection::Stream : public DownstreamStream {
     if (request_body) request_body->abort();
     if (response_body) response_body->on_readable = nullptr;
     done_.notify();
+    if (on_finished_) {
+      auto fn = std::move(on_finished_);
+      on_finished_ = nullptr;
+      fn();
+    }
   }
 
   int32_t id() const { return id_; }
@@ -70,6 +81,7 @@ class ServerConnection::Stream : public DownstreamStream {
   std::weak_ptr<ServerConnection> conn_;
   int32_t id_;
   Event done_;
+  std::function<void()> on_finished_;
   bool started_ = false;
   bool closed_ = false;
 };

@@ -155,6 +155,17 @@ out=$(H curl -sS -m 5 -D - http://198.18.0.2/still)
 expect_match "old snapshot still serving" "x-route: default-b5" "$out"
 expect_eq "rejection counted" "1" "$(stat_value "$HOST" 15000 snapshot_reload_rejected)"
 
+# An HTTP/2 client that gives up before the response takes its upstream request with it: the
+# proxy resets the upstream rather than wait for an answer nobody will read.
+resets() { local v; v=$(stat_value "$HOST" 15000 upstream_rq_tx_reset); echo "${v:-0}"; }
+before=$(resets)
+H curl -sS -m 0.5 --http2-prior-knowledge http://198.18.0.2/slow/4000 >/dev/null 2>&1 || true
+for _ in $(seq 30); do
+  [ "$(resets)" -gt "$before" ] && break
+  sleep 0.1
+done
+expect_eq "upstream request reset when the HTTP/2 client goes away" "$((before + 1))" "$(resets)"
+
 # Drain: a slow request in flight finishes; new connections are refused; exit status 0.
 H curl -sS -m 10 http://198.18.0.2/slow/1500 >"$WORK/slow.out" 2>&1 &
 SLOW=$!
