@@ -10,6 +10,10 @@
 
 namespace meshnode::proxy::http1 {
 
+namespace {
+constexpr size_t kReadChunk = 16384;
+}  // namespace
+
 class ClientConnection::Stream : public UpstreamStream {
  public:
   Stream(std::weak_ptr<ClientConnection> conn, const asio::any_io_executor& ex,
@@ -18,7 +22,7 @@ class ClientConnection::Stream : public UpstreamStream {
     response_body = std::make_shared<BodyPipe>(high_watermark);
     // The pipe may outlive the stream, which unhooks itself when it goes.
     response_body->on_consumed = [this](size_t) {
-      if (auto c = conn_.lock()) c->wake_.notify();
+      if (auto c = conn_.lock()) c->bodyConsumed();
     };
   }
   ~Stream() override { response_body->on_consumed = nullptr; }
@@ -72,8 +76,22 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::start() {
-  asio::co_spawn(executor_, readLoop(), asio::detached);
+  if (transport_->ssl()) {
+    asio::co_spawn(executor_, readLoop(), asio::detached);
+  } else {
+    read_buf_ = std::make_unique<char[]>(kReadChunk);
+    readNext();
+  }
   armIdleSweep();
+}
+
+void ClientConnection::bodyConsumed() {
+  if (read_paused_) {
+    read_paused_ = false;
+    readNext();
+  } else if (!read_buf_) {
+    wake_.notify();
+  }
 }
 
 void ClientConnection::close() {
@@ -223,9 +241,22 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
   if (response_done_ && current_ == stream) becameIdle();
 }
 
+void ClientConnection::readNext() {
+  if (closed_ || !open()) return;
+  if (current_ && current_->response_body->full()) {
+    read_paused_ = true;
+    return;
+  }
+  transport_->socket().async_read_some(asio::buffer(read_buf_.get(), kReadChunk),
+                                       [self = shared_from_this()](std::error_code ec, size_t n) {
+                                         if (self->onBytes(self->read_buf_.get(), n, ec))
+                                           self->readNext();
+                                       });
+}
+
 asio::awaitable<void> ClientConnection::readLoop() {
   auto self = shared_from_this();
-  char chunk[16384];
+  char chunk[kReadChunk];
   while (!closed_) {
     if (current_ && current_->response_body->full()) {
       co_await wake_.wait();
@@ -233,40 +264,45 @@ asio::awaitable<void> ClientConnection::readLoop() {
     }
     std::error_code ec;
     size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
-    if (ec || n == 0) {
-      if (current_ && current_->hasHead()) llhttp_finish(&parser_);  // close-delimited body
-      close();
-      co_return;
-    }
-    bump(Stats::get().upstream_bytes_rx, n);
-    if (!current_) {
-      // Bytes while idle: the upstream is confused; this connection cannot be reused.
-      close();
-      co_return;
-    }
-    llhttp_errno_t err = llhttp_execute(&parser_, chunk, n);
-    if (err == HPE_PAUSED_UPGRADE) {
-      // 101: the rest of the connection belongs to the tunnel the exchange builds.
-      const char* pos = llhttp_get_error_pos(&parser_);
-      tunnel_bytes_.assign(pos, static_cast<size_t>(chunk + n - pos));
-      upgraded_ = true;
-      keep_alive_ = false;
-      idle_timer_.cancel();
-      co_return;
-    }
-    if (err != HPE_OK) {
-      LOG_DEBUG("http1 upstream %s: %s", llhttp_errno_name(err), llhttp_get_error_reason(&parser_));
-      keep_alive_ = false;
-      if (current_) {
-        auto stream = current_;
-        stream->fail(makeError(
-            ErrorCode::kProtocol, Side::kUpstream,
-            std::string("invalid HTTP/1 response: ") + llhttp_get_error_reason(&parser_)));
-      }
-      close();
-      co_return;
-    }
+    if (!onBytes(chunk, n, ec)) co_return;
   }
+}
+
+bool ClientConnection::onBytes(const char* data, size_t n, std::error_code ec) {
+  if (ec || n == 0) {
+    if (current_ && current_->hasHead()) llhttp_finish(&parser_);  // close-delimited body
+    close();
+    return false;
+  }
+  bump(Stats::get().upstream_bytes_rx, n);
+  if (!current_) {
+    // Bytes while idle: the upstream is confused; this connection cannot be reused.
+    close();
+    return false;
+  }
+  llhttp_errno_t err = llhttp_execute(&parser_, data, n);
+  if (err == HPE_PAUSED_UPGRADE) {
+    // 101: the rest of the connection belongs to the tunnel the exchange builds.
+    const char* pos = llhttp_get_error_pos(&parser_);
+    tunnel_bytes_.assign(pos, static_cast<size_t>(data + n - pos));
+    upgraded_ = true;
+    keep_alive_ = false;
+    idle_timer_.cancel();
+    return false;
+  }
+  if (err != HPE_OK) {
+    LOG_DEBUG("http1 upstream %s: %s", llhttp_errno_name(err), llhttp_get_error_reason(&parser_));
+    keep_alive_ = false;
+    if (current_) {
+      auto stream = current_;
+      stream->fail(
+          makeError(ErrorCode::kProtocol, Side::kUpstream,
+                    std::string("invalid HTTP/1 response: ") + llhttp_get_error_reason(&parser_)));
+    }
+    close();
+    return false;
+  }
+  return !closed_;
 }
 
 int ClientConnection::onStatus(llhttp_t*, const char*, size_t) {

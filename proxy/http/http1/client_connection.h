@@ -44,7 +44,15 @@ class ClientConnection : public UpstreamConnection,
   static int onBody(llhttp_t* p, const char* at, size_t len);
   static int onMessageComplete(llhttp_t* p);
 
+  // Plain TCP reads with a completion handler, one read in flight at a time: a response is
+  // mostly one read, and a handler is cheaper to run than a coroutine to resume. TLS reads
+  // go through its transport's coroutine (readLoop). Both hand the bytes to onBytes, which
+  // says whether to read on.
+  void readNext();
   asio::awaitable<void> readLoop();
+  bool onBytes(const char* data, size_t n, std::error_code ec);
+  // The response pipe was drained below its mark: reading may go on.
+  void bodyConsumed();
   asio::awaitable<void> writeRequest(std::shared_ptr<Stream> stream, std::string head,
                                      std::shared_ptr<BodyPipe> body, int framing);
   void failCurrent(const std::string& why);
@@ -66,7 +74,9 @@ class ClientConnection : public UpstreamConnection,
   std::string head_out_;  // the request head being written, reused across requests
   size_t header_bytes_ = 0;
   std::shared_ptr<Stream> current_;
-  Event wake_;
+  Event wake_;                        // the TLS reader waits on it while the response pipe is full
+  bool read_paused_ = false;          // the TCP reader stopped while the response pipe is full
+  std::unique_ptr<char[]> read_buf_;  // plain TCP only
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point idle_since_;
   bool closed_ = false;

@@ -14,6 +14,7 @@
 
 #include "proxy/http/http1/client_connection.h"
 #include "proxy/network/transport.h"
+#include "proxy/stream/event.h"
 
 namespace meshnode::proxy {
 namespace {
@@ -126,6 +127,81 @@ TEST(Http1ClientTest, ConnectionIsKeptWithinTheIdleTimeout) {
   // Still open when the upstream gave up after 3 s. (The upstream's own close then ends it, so
   // closed() says nothing here.)
   EXPECT_EQ(out.ending, "open");
+}
+
+TEST(Http1ClientTest, SlowReaderPausesTheUpstreamAndGetsTheWholeBody) {
+  constexpr size_t kBody = 4 << 20;
+  // An upstream that answers with a 4 MiB body as fast as the socket takes it.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(listener, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+  ::listen(listener, 1);
+  socklen_t len = sizeof(sin);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&sin), &len);
+  auto sent = std::async(std::launch::async, [listener] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    char buf[4096];
+    ::recv(fd, buf, sizeof(buf), 0);
+    std::string response =
+        "HTTP/1.1 200 OK\r\ncontent-length: " + std::to_string(kBody) + "\r\n\r\n";
+    response.append(kBody, 'x');
+    size_t off = 0;
+    while (off < response.size()) {
+      ssize_t n = ::send(fd, response.data() + off, response.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    return off == response.size();
+  });
+
+  asio::io_context ctx;
+  asio::ip::tcp::socket socket(ctx);
+  socket.connect({asio::ip::make_address("127.0.0.1"), ntohs(sin.sin_port)});
+  Limits limits;
+  limits.buffer_high_watermark = 64 * 1024;
+  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
+                                                        Cluster{}, limits);
+  conn->start();
+  RequestHead head;
+  head.method = "GET";
+  head.path = "/big";
+  head.authority = "upstream";
+  size_t held_while_unread = 0;
+  size_t received = 0;
+  bool ended = false;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto stream = conn->startRequest(head, nullptr);
+        auto r = co_await stream->response(std::chrono::steady_clock::now() + 5s);
+        if (!r || !r->ok()) co_return;
+        auto& body = *stream->response_body;
+        asio::steady_timer pause(ctx, 300ms);
+        co_await pause.async_wait(kNoThrow);
+        held_while_unread = body.size();
+        Event readable(ctx.get_executor());
+        body.on_readable = [&readable] { readable.notify(); };
+        char chunk[8192];
+        while (!body.drained() && !body.aborted()) {
+          size_t n = body.read(chunk, sizeof(chunk));
+          received += n;
+          if (n == 0) co_await readable.wait(5s);
+        }
+        ended = body.drained();
+        body.on_readable = nullptr;
+      },
+      asio::detached);
+  ctx.run_for(10s);
+  ::close(listener);
+  EXPECT_TRUE(sent.get());
+  // Reading stopped at the high watermark (plus at most one socket read) while nobody read.
+  EXPECT_GE(held_while_unread, limits.buffer_high_watermark);
+  EXPECT_LE(held_while_unread, limits.buffer_high_watermark + 16384);
+  EXPECT_EQ(received, kBody);
+  EXPECT_TRUE(ended);
 }
 
 }  // namespace
