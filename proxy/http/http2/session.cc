@@ -13,6 +13,10 @@ namespace meshnode::proxy::http2 {
 
 using namespace asio::experimental::awaitable_operators;
 
+namespace {
+constexpr size_t kReadChunk = 16384;
+}  // namespace
+
 SessionIo::SessionIo(TransportPtr transport, std::string initial_bytes)
     : transport_(std::move(transport)),
       executor_(transport_->executor()),
@@ -58,7 +62,17 @@ void SessionIo::closeSocket() {
 }
 
 asio::awaitable<void> SessionIo::runIo(std::shared_ptr<void> keep_alive) {
-  co_await (readLoop() && writeLoop());
+  if (transport_->ssl()) {
+    co_await (readLoop() && writeLoop());
+  } else {
+    if (startReading()) {
+      read_buf_ = std::make_unique<char[]>(kReadChunk);
+      readNext(keep_alive);
+    }
+    co_await writeLoop();
+    while (!read_done_)
+      co_await read_event_.wait();
+  }
   closeSocket();
   io_closed_ = true;
   onIoClosed();
@@ -83,22 +97,46 @@ bool SessionIo::feed(const char* data, size_t len) {
   return false;
 }
 
-asio::awaitable<void> SessionIo::readLoop() {
+bool SessionIo::startReading() {
   std::error_code ec;
   peer_ = open() ? transport_->socket().remote_endpoint(ec).address().to_string() : "";
-  if (!initial_bytes_.empty()) {
-    std::string first = std::move(initial_bytes_);
-    if (!feed(first.data(), first.size())) {
-      read_done_ = true;
-      co_return;
-    }
+  if (initial_bytes_.empty()) return true;
+  std::string first = std::move(initial_bytes_);
+  if (feed(first.data(), first.size())) return true;
+  readStopped();
+  return false;
+}
+
+void SessionIo::readStopped() {
+  read_done_ = true;
+  write_event_.notify();
+  read_event_.notify();
+}
+
+void SessionIo::readNext(std::shared_ptr<void> keep_alive) {
+  if (!open() || !nghttp2_session_want_read(session_.get())) {
+    readStopped();
+    return;
   }
-  char chunk[16384];
+  transport_->socket().async_read_some(
+      asio::buffer(read_buf_.get(), kReadChunk),
+      [this, keep_alive = std::move(keep_alive)](std::error_code ec, size_t n) mutable {
+        if (ec || n == 0) {
+          closeSocket();
+          readStopped();
+        } else if (!feed(read_buf_.get(), n)) {
+          readStopped();
+        } else {
+          readNext(std::move(keep_alive));
+        }
+      });
+}
+
+asio::awaitable<void> SessionIo::readLoop() {
+  if (!startReading()) co_return;
+  char chunk[kReadChunk];
+  std::error_code ec;
   while (open() && nghttp2_session_want_read(session_.get())) {
-    if (readPaused()) {
-      co_await read_event_.wait();
-      continue;
-    }
     size_t n = co_await transport_->readSome(asio::buffer(chunk), ec);
     if (ec || n == 0) {
       closeSocket();
@@ -106,8 +144,7 @@ asio::awaitable<void> SessionIo::readLoop() {
     }
     if (!feed(chunk, n)) break;
   }
-  read_done_ = true;
-  write_event_.notify();
+  readStopped();
 }
 
 asio::awaitable<void> SessionIo::writeLoop() {

@@ -50,7 +50,6 @@ class SessionIo {
                      const Limits& limits, std::initializer_list<nghttp2_settings_entry> settings);
   // Called after a read was fed to nghttp2, and when the connection ends.
   virtual void onIoClosed() = 0;
-  virtual bool readPaused() const { return false; }
 
   bool open() const { return transport_->isOpen(); }
 
@@ -73,8 +72,16 @@ class SessionIo {
   // Feeds received bytes to nghttp2; false when the connection must end.
   bool feed(const char* data, size_t len);
 
+  // Plain TCP is read with a completion handler, one read in flight at a time, which is
+  // cheaper to run than a coroutine to resume; TLS goes through its transport's coroutine
+  // (readLoop). Both start with startReading and end with readStopped.
+  bool startReading();
+  void readNext(std::shared_ptr<void> keep_alive);
+  void readStopped();
   asio::awaitable<void> readLoop();
   asio::awaitable<void> writeLoop();
+
+  std::unique_ptr<char[]> read_buf_;  // plain TCP only
 };
 
 void applyCommonOptions(nghttp2_option* option, const Limits& limits);
