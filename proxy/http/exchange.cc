@@ -94,7 +94,10 @@ namespace {
 // The downstream stream's finish hook owns the exchange, so it lives exactly as long as the
 // request it serves; the upstream's response callback holds it weakly. The worker breaks the
 // hook's cycle for exchanges still open at shutdown (abandon).
-class Exchange final : public Parked, public std::enable_shared_from_this<Exchange> {
+class Exchange final : public Parked,
+                       public FinishListener,
+                       public ResponseListener,
+                       public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(Worker& worker, ConnectionInfo info, std::shared_ptr<DownstreamStream> ds)
       : worker_(worker), info_(std::move(info)), ds_(std::move(ds)), snap_(worker.snapshot()) {
@@ -108,9 +111,7 @@ class Exchange final : public Parked, public std::enable_shared_from_this<Exchan
 
   enum class Step { kAnswered, kDelay, kContinue };
 
-  void holdUntilFinished() {
-    ds_->onFinished([self = shared_from_this()] { self->downstreamFinished(); });
-  }
+  void holdUntilFinished() { ds_->onFinished(shared_from_this()); }
 
   // Admission, the route, a CORS preflight and the fault roll.
   Step route() {
@@ -224,23 +225,23 @@ class Exchange final : public Parked, public std::enable_shared_from_this<Exchan
     ds_->reset();
   }
 
-  // The first try is out and the response will come to `onResponse`.
+  // The first try is out; the upstream stream calls responseArrived() when its answer is in.
   void awaitResponse() {
     waiting_ = true;
-    forwarding_->stream().onResponse([weak = weak_from_this()] {
-      auto self = weak.lock();
-      if (!self) return;
-      self->waiting_ = false;
-      Forwarding& f = *self->forwarding_;
-      advance(std::move(self), f.settle(f.stream().takeResponse()));
-    });
+    forwarding_->stream().onResponse(weak_from_this());
   }
 
   void abandon() override {
     auto keep = shared_from_this();
     worker_.unpark(*this);
     ds_->onFinished(nullptr);
-    if (waiting_) forwarding_->stream().onResponse(nullptr);
+    if (waiting_) forwarding_->stream().onResponse({});
+  }
+
+  void responseArrived() override {
+    waiting_ = false;
+    Forwarding& f = *forwarding_;
+    advance(shared_from_this(), f.settle(f.stream().takeResponse()));
   }
 
   // Runs the forwarding steps that need no waiting, and hands over to the coroutine driver at
@@ -259,13 +260,13 @@ class Exchange final : public Parked, public std::enable_shared_from_this<Exchan
     return Step::kAnswered;
   }
 
-  void downstreamFinished() {
+  void streamFinished() override {
     finished_ = true;
     if (relayed_) {
       resetUndrained();
     } else if (forwarding_ && !upgrading_) {
       // The client gave up before the response came: the upstream request goes too.
-      if (waiting_) forwarding_->stream().onResponse(nullptr);
+      if (waiting_) forwarding_->stream().onResponse({});
       waiting_ = false;
       forwarding_->cancel();
     }

@@ -1,5 +1,7 @@
 #include "proxy/http/stream.h"
 
+#include <utility>
+
 namespace meshnode::proxy {
 
 asio::awaitable<std::optional<Result<ResponseHead>>> UpstreamStream::response(Deadline deadline) {
@@ -16,22 +18,20 @@ Result<ResponseHead> UpstreamStream::takeResponse() {
   return *error_;
 }
 
-void UpstreamStream::onResponse(std::function<void()> fn) {
-  if (head_ || error_) {
-    if (fn) fn();
-  } else
-    on_response_ = std::move(fn);
+void UpstreamStream::onResponse(std::weak_ptr<ResponseListener> listener) {
+  listener_ = std::move(listener);
+  listening_ = !listener_.expired();
+  if (listening_ && (head_ || error_)) delivered();
 }
 
 void UpstreamStream::delivered() {
-  if (!on_response_) {
+  if (!listening_) {
     ready_.notify();
     return;
   }
-  // `fn` may drop the last reference to this stream.
-  auto fn = std::move(on_response_);
-  on_response_ = nullptr;
-  fn();
+  listening_ = false;
+  // The listener may drop the last reference to this stream.
+  if (auto listener = std::exchange(listener_, {}).lock()) listener->responseArrived();
 }
 
 void UpstreamStream::deliverHead(ResponseHead head) {

@@ -24,6 +24,23 @@ struct Tunnel {
   std::string buffered;
 };
 
+// Told once that a stream it waits on has moved on. The streams hold listeners as plain
+// pointers rather than std::function, so that registering one costs no allocation.
+class FinishListener {
+ public:
+  virtual void streamFinished() = 0;
+
+ protected:
+  ~FinishListener() = default;
+};
+class ResponseListener {
+ public:
+  virtual void responseArrived() = 0;
+
+ protected:
+  ~ResponseListener() = default;
+};
+
 // One request as a downstream codec (HTTP/1 or HTTP/2 server side) presents it to the router.
 // Lives on the worker thread of its connection.
 class DownstreamStream {
@@ -43,9 +60,9 @@ class DownstreamStream {
   // True when the response was written in full or the stream was reset; false when `deadline`
   // passed first.
   virtual asio::awaitable<bool> finished(Deadline deadline = kNoDeadline) = 0;
-  // The same without a coroutine: `fn` runs once, when finished() would return true (at once
-  // when it already would).
-  virtual void onFinished(std::function<void()> fn) = 0;
+  // The same without a coroutine: `listener` is told once, when finished() would return true
+  // (at once when it already would). The stream owns the listener until then; null drops it.
+  virtual void onFinished(std::shared_ptr<FinishListener> listener) = 0;
   virtual bool isHttp2() const = 0;
   // After an upgrade request was answered 101: the downstream connection, once.
   virtual std::optional<Tunnel> takeTunnel() { return std::nullopt; }
@@ -62,10 +79,10 @@ class UpstreamStream {
   // The response head, or why none came (reset, protocol error, connection closed); nullopt
   // when `deadline` passed first. The head is handed over: ask once.
   asio::awaitable<std::optional<Result<ResponseHead>>> response(Deadline deadline);
-  // The same without a coroutine: `fn` runs once, when the head or an error is there (at once
-  // when it already is), and may then take it with takeResponse(). The stream may be gone
-  // when `fn` returns.
-  void onResponse(std::function<void()> fn);
+  // The same without a coroutine: `listener` is told once, when the head or an error is there
+  // (at once when it already is), and may then take it with takeResponse(). The stream holds
+  // it weakly, and may be gone when it returns. Null stops listening.
+  void onResponse(std::weak_ptr<ResponseListener> listener);
   Result<ResponseHead> takeResponse();
   virtual void reset() = 0;
 
@@ -79,7 +96,8 @@ class UpstreamStream {
   void delivered();
 
   Event ready_;
-  std::function<void()> on_response_;
+  std::weak_ptr<ResponseListener> listener_;
+  bool listening_ = false;
   std::optional<ResponseHead> head_;
   std::optional<Error> error_;
 };

@@ -42,11 +42,12 @@ class ServerConnection::Stream : public DownstreamStream {
     }
     co_return true;
   }
-  void onFinished(std::function<void()> fn) override {
+  void onFinished(std::shared_ptr<FinishListener> listener) override {
     if (complete_) {
-      if (fn) fn();
-    } else
-      on_finished_ = std::move(fn);
+      if (listener) listener->streamFinished();
+    } else {
+      on_finished_ = std::move(listener);
+    }
   }
   bool isHttp2() const override { return false; }
   std::optional<Tunnel> takeTunnel() override {
@@ -60,11 +61,7 @@ class ServerConnection::Stream : public DownstreamStream {
     if (auto conn = conn_.lock(); conn && !conn->upgraded_) upgrading_.reset();
     done_.notify();
     if (auto conn = conn_.lock()) conn->wake_.notify();
-    if (on_finished_) {
-      auto fn = std::move(on_finished_);
-      on_finished_ = nullptr;
-      fn();
-    }
+    if (auto listener = std::exchange(on_finished_, nullptr)) listener->streamFinished();
   }
 
   // Holds the connection for an upgrade request until the exchange takes the tunnel.
@@ -79,7 +76,7 @@ class ServerConnection::Stream : public DownstreamStream {
 
   std::weak_ptr<ServerConnection> conn_;
   Event done_;
-  std::function<void()> on_finished_;
+  std::shared_ptr<FinishListener> on_finished_;
   bool started_ = false;
   bool reset_ = false;
   bool complete_ = false;

@@ -51,11 +51,12 @@ class ServerConnection::Stream : public DownstreamStream {
     }
     co_return true;
   }
-  void onFinished(std::function<void()> fn) override {
+  void onFinished(std::shared_ptr<FinishListener> listener) override {
     if (closed_) {
-      if (fn) fn();
-    } else
-      on_finished_ = std::move(fn);
+      if (listener) listener->streamFinished();
+    } else {
+      on_finished_ = std::move(listener);
+    }
   }
   bool isHttp2() const override { return true; }
 
@@ -65,11 +66,7 @@ class ServerConnection::Stream : public DownstreamStream {
     if (request_body) request_body->abort();
     if (response_body) response_body->on_readable = nullptr;
     done_.notify();
-    if (on_finished_) {
-      auto fn = std::move(on_finished_);
-      on_finished_ = nullptr;
-      fn();
-    }
+    if (auto listener = std::exchange(on_finished_, nullptr)) listener->streamFinished();
   }
 
   int32_t id() const { return id_; }
@@ -81,7 +78,7 @@ class ServerConnection::Stream : public DownstreamStream {
   std::weak_ptr<ServerConnection> conn_;
   int32_t id_;
   Event done_;
-  std::function<void()> on_finished_;
+  std::shared_ptr<FinishListener> on_finished_;
   bool started_ = false;
   bool closed_ = false;
 };
