@@ -14,6 +14,8 @@
 
 namespace meshnode::proxy::http1 {
 
+class IdleReads;
+
 // An HTTP/1.1 connection to one upstream endpoint: one request at a time, kept alive and
 // reused by the pool while the upstream allows it. Runs on its worker thread.
 class ClientConnection : public UpstreamConnection,
@@ -53,6 +55,13 @@ class ClientConnection : public UpstreamConnection,
   bool onBytes(const char* data, size_t n, std::error_code ec);
   // The response pipe was drained below its mark: reading may go on.
   void bodyConsumed();
+
+ public:
+  // Arms the read an idle connection skipped (see readNext); for the next request and for
+  // the worker's sweep of idle readers.
+  void armIdleRead();
+
+ private:
   asio::awaitable<void> writeRequest(std::shared_ptr<Stream> stream, std::string head,
                                      std::shared_ptr<BodyPipe> body, int framing);
   void failCurrent(const std::string& why);
@@ -74,8 +83,11 @@ class ClientConnection : public UpstreamConnection,
   std::string head_out_;  // the request head being written, reused across requests
   size_t header_bytes_ = 0;
   std::shared_ptr<Stream> current_;
-  Event wake_;                        // the TLS reader waits on it while the response pipe is full
-  bool read_paused_ = false;          // the TCP reader stopped while the response pipe is full
+  Event wake_;                       // the TLS reader waits on it while the response pipe is full
+  bool read_paused_ = false;         // the TCP reader stopped while the response pipe is full
+  IdleReads* idle_reads_ = nullptr;  // the event loop's, looked up once
+  bool read_idle_ = false;           // idle, with no read in flight until armIdleRead
+  bool last_read_short_ = false;     // the last read took less than its buffer: the socket is empty
   std::unique_ptr<char[]> read_buf_;  // plain TCP only
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point idle_since_;

@@ -204,5 +204,59 @@ TEST(Http1ClientTest, SlowReaderPausesTheUpstreamAndGetsTheWholeBody) {
   EXPECT_TRUE(ended);
 }
 
+TEST(Http1ClientTest, UpstreamClosingAnIdleConnectionIsNoticedWithoutAnotherRequest) {
+  // An upstream that answers, then closes the connection 50 ms later without having said so.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(listener, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+  ::listen(listener, 1);
+  socklen_t len = sizeof(sin);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&sin), &len);
+  auto upstream = std::async(std::launch::async, [listener] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    char buf[4096];
+    ::recv(fd, buf, sizeof(buf), 0);
+    std::string response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+    ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(50ms);
+    ::close(fd);
+  });
+
+  asio::io_context ctx;
+  asio::ip::tcp::socket socket(ctx);
+  socket.connect({asio::ip::make_address("127.0.0.1"), ntohs(sin.sin_port)});
+  Cluster cluster;
+  cluster.idle_timeout = Millis(3600 * 1000);  // the proxy's own idle close stays out of it
+  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
+                                                        cluster, Limits{});
+  conn->start();
+  RequestHead head;
+  head.method = "GET";
+  head.path = "/";
+  head.authority = "upstream";
+  int status = 0;
+  bool available_after_response = false;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto stream = conn->startRequest(head, nullptr);
+        auto r = co_await stream->response(std::chrono::steady_clock::now() + 5s);
+        if (r && r->ok()) status = r->value().status;
+        stream->response_body->detach();
+        asio::steady_timer settle(ctx, 10ms);
+        co_await settle.async_wait(kNoThrow);
+        available_after_response = conn->available();
+      },
+      asio::detached);
+  ctx.run_for(1s);
+  upstream.get();
+  ::close(listener);
+  EXPECT_EQ(status, 200);
+  EXPECT_TRUE(available_after_response);
+  EXPECT_TRUE(conn->closed());  // seen while idle, with no request to find it out
+}
+
 }  // namespace
 }  // namespace meshnode::proxy
