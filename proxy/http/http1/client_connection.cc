@@ -124,7 +124,7 @@ void ClientConnection::start() {
   if (transport_->ssl()) {
     asio::co_spawn(executor_, readLoop(), asio::detached);
   } else {
-    read_buf_ = std::make_unique<char[]>(kReadChunk);
+    read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
     readNext();
   }
   armIdleSweep();

@@ -66,7 +66,7 @@ asio::awaitable<void> SessionIo::runIo(std::shared_ptr<void> keep_alive) {
     co_await (readLoop() && writeLoop());
   } else {
     if (startReading()) {
-      read_buf_ = std::make_unique<char[]>(kReadChunk);
+      read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
       readNext(keep_alive);
     }
     co_await writeLoop();
