@@ -21,21 +21,47 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A listening socket on 127.0.0.1 with a port of the kernel's choosing.
+int listenOnLoopback(uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+  ::listen(fd, 1);
+  socklen_t len = sizeof(sin);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  port = ntohs(sin.sin_port);
+  return fd;
+}
+
+// An upstream connection to 127.0.0.1:`port`, started.
+std::shared_ptr<http1::ClientConnection> connectUpstream(asio::io_context& ctx, uint16_t port,
+                                                         const Cluster& cluster,
+                                                         const Limits& limits) {
+  asio::ip::tcp::socket socket(ctx);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
+                                                        cluster, limits);
+  conn->start();
+  return conn;
+}
+
+RequestHead getRequest(const std::string& path) {
+  RequestHead head;
+  head.method = "GET";
+  head.path = path;
+  head.authority = "upstream";
+  return head;
+}
+
 // A blocking upstream on 127.0.0.1 for one connection: reads one request, waits `delay`, answers
 // 200 "ok", then reports how the connection ended: "eof" when the proxy closed it within 3 s,
 // "open" when it did not.
 class OneShotUpstream {
  public:
   explicit OneShotUpstream(std::chrono::milliseconds delay) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
-    ::listen(listener_, 1);
-    socklen_t len = sizeof(sin);
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&sin), &len);
-    port_ = ntohs(sin.sin_port);
+    listener_ = listenOnLoopback(port_);
     ended_ = std::async(std::launch::async, [this, delay] {
       int fd = ::accept(listener_, nullptr, nullptr);
       if (fd < 0) return std::string("no connection");
@@ -78,18 +104,11 @@ struct Outcome {
 Outcome oneRequest(std::chrono::milliseconds delay, Millis idle_timeout) {
   OneShotUpstream upstream(delay);
   asio::io_context ctx;
-  asio::ip::tcp::socket socket(ctx);
-  socket.connect({asio::ip::make_address("127.0.0.1"), upstream.port()});
   Cluster cluster;
   cluster.idle_timeout = idle_timeout;
-  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
-                                                        cluster, Limits{});
-  conn->start();
+  auto conn = connectUpstream(ctx, upstream.port(), cluster, Limits{});
   Outcome out;
-  RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  head.authority = "upstream";
+  RequestHead head = getRequest("/");
   asio::co_spawn(
       ctx,
       [&]() -> asio::awaitable<void> {
@@ -132,14 +151,8 @@ TEST(Http1ClientTest, ConnectionIsKeptWithinTheIdleTimeout) {
 TEST(Http1ClientTest, SlowReaderPausesTheUpstreamAndGetsTheWholeBody) {
   constexpr size_t kBody = 4 << 20;
   // An upstream that answers with a 4 MiB body as fast as the socket takes it.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listener, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
-  ::listen(listener, 1);
-  socklen_t len = sizeof(sin);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&sin), &len);
+  uint16_t port = 0;
+  int listener = listenOnLoopback(port);
   auto sent = std::async(std::launch::async, [listener] {
     int fd = ::accept(listener, nullptr, nullptr);
     char buf[4096];
@@ -158,17 +171,10 @@ TEST(Http1ClientTest, SlowReaderPausesTheUpstreamAndGetsTheWholeBody) {
   });
 
   asio::io_context ctx;
-  asio::ip::tcp::socket socket(ctx);
-  socket.connect({asio::ip::make_address("127.0.0.1"), ntohs(sin.sin_port)});
   Limits limits;
   limits.buffer_high_watermark = 64 * 1024;
-  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
-                                                        Cluster{}, limits);
-  conn->start();
-  RequestHead head;
-  head.method = "GET";
-  head.path = "/big";
-  head.authority = "upstream";
+  auto conn = connectUpstream(ctx, port, Cluster{}, limits);
+  RequestHead head = getRequest("/big");
   size_t held_while_unread = 0;
   size_t received = 0;
   bool ended = false;
@@ -206,14 +212,8 @@ TEST(Http1ClientTest, SlowReaderPausesTheUpstreamAndGetsTheWholeBody) {
 
 TEST(Http1ClientTest, UpstreamClosingAnIdleConnectionIsNoticedWithoutAnotherRequest) {
   // An upstream that answers, then closes the connection 50 ms later without having said so.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listener, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
-  ::listen(listener, 1);
-  socklen_t len = sizeof(sin);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&sin), &len);
+  uint16_t port = 0;
+  int listener = listenOnLoopback(port);
   auto upstream = std::async(std::launch::async, [listener] {
     int fd = ::accept(listener, nullptr, nullptr);
     char buf[4096];
@@ -225,17 +225,10 @@ TEST(Http1ClientTest, UpstreamClosingAnIdleConnectionIsNoticedWithoutAnotherRequ
   });
 
   asio::io_context ctx;
-  asio::ip::tcp::socket socket(ctx);
-  socket.connect({asio::ip::make_address("127.0.0.1"), ntohs(sin.sin_port)});
   Cluster cluster;
   cluster.idle_timeout = Millis(3600 * 1000);  // the proxy's own idle close stays out of it
-  auto conn = std::make_shared<http1::ClientConnection>(makeTcpTransport(std::move(socket)),
-                                                        cluster, Limits{});
-  conn->start();
-  RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  head.authority = "upstream";
+  auto conn = connectUpstream(ctx, port, cluster, Limits{});
+  RequestHead head = getRequest("/");
   int status = 0;
   bool available_after_response = false;
   asio::co_spawn(
