@@ -235,7 +235,7 @@ class Exchange final : public Parked,
     auto keep = shared_from_this();
     worker_.unpark(*this);
     ds_->onFinished(nullptr);
-    if (waiting_) forwarding_->stream().onResponse({});
+    stopWaiting();
   }
 
   void responseArrived() override {
@@ -260,14 +260,18 @@ class Exchange final : public Parked,
     return Step::kAnswered;
   }
 
+  void stopWaiting() {
+    if (waiting_) forwarding_->stream().onResponse({});
+    waiting_ = false;
+  }
+
   void streamFinished() override {
     finished_ = true;
     if (relayed_) {
       resetUndrained();
     } else if (forwarding_ && !upgrading_) {
       // The client gave up before the response came: the upstream request goes too.
-      if (waiting_) forwarding_->stream().onResponse({});
-      waiting_ = false;
+      stopWaiting();
       forwarding_->cancel();
     }
   }
@@ -299,24 +303,30 @@ class Exchange final : public Parked,
   bool finished_ = false;   // the downstream stream is finished
 };
 
-enum class Stage { kRoute, kDelay, kPrepare, kForward };
+enum class Stage { kRoute, kDelay, kPrepare, kForward, kAnswered };
+
+// The steps before forwarding, from `stage` (kRoute or kPrepare), up to the first wait:
+// kAnswered when the proxy answered itself, kDelay when a fault delay comes before kPrepare,
+// kForward when the tries are set up.
+Stage routeAndPrepare(Exchange& x, Stage stage) {
+  if (stage == Stage::kRoute) {
+    Exchange::Step step = x.route();
+    if (step == Exchange::Step::kAnswered) return Stage::kAnswered;
+    if (step == Exchange::Step::kDelay) return Stage::kDelay;
+  }
+  return x.prepare() == Exchange::Step::kAnswered ? Stage::kAnswered : Stage::kForward;
+}
 
 // The coroutine driver: the same steps, from `stage`, with the waits the callback driver
 // leaves to it.
 asio::awaitable<void> drive(std::shared_ptr<Exchange> x, Stage stage, Forwarding::Next next) {
-  if (stage == Stage::kRoute) {
-    Exchange::Step step = x->route();
-    if (step == Exchange::Step::kAnswered) co_return;
-    stage = step == Exchange::Step::kDelay ? Stage::kDelay : Stage::kPrepare;
-  }
+  if (stage == Stage::kRoute) stage = routeAndPrepare(*x, stage);
   if (stage == Stage::kDelay) {
     asio::steady_timer delay(co_await asio::this_coro::executor, x->faultDelay());
     co_await delay.async_wait(kNoThrow);
+    stage = routeAndPrepare(*x, Stage::kPrepare);
   }
-  if (stage != Stage::kForward) {
-    if (x->prepare() == Exchange::Step::kAnswered) co_return;
-    next = Forwarding::Next::kTry;
-  }
+  if (stage == Stage::kAnswered) co_return;
   Forwarded f = co_await forwardRequest(x->forwarding(), next);
   bool upgrade = x->relay(std::move(f));
   if (upgrade) {
@@ -365,14 +375,11 @@ void startExchange(Worker& worker, ConnectionInfo info, std::shared_ptr<Downstre
     spawn(std::move(x), Stage::kRoute);
     return;
   }
-  Exchange::Step step = x->route();
-  if (step == Exchange::Step::kAnswered) return;
-  if (step == Exchange::Step::kDelay) {
+  Stage stage = routeAndPrepare(*x, Stage::kRoute);
+  if (stage == Stage::kDelay)
     spawn(std::move(x), Stage::kDelay);
-    return;
-  }
-  if (x->prepare() == Exchange::Step::kAnswered) return;
-  Exchange::advance(std::move(x), Forwarding::Next::kTry);
+  else if (stage == Stage::kForward)
+    Exchange::advance(std::move(x), Forwarding::Next::kTry);
 }
 
 }  // namespace meshnode::proxy

@@ -14,6 +14,9 @@
 
 namespace meshnode::proxy {
 
+// How much one read from a connection asks for.
+inline constexpr size_t kReadChunk = 16384;
+
 // The byte stream a codec or the TCP relay reads and writes: plain TCP, or TLS over TCP.
 // One read and one write may be in flight at once (the HTTP/2 reader and writer run side by
 // side); neither throws. Lives on the worker thread of its connection.

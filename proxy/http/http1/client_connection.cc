@@ -16,7 +16,6 @@ namespace meshnode::proxy::http1 {
 
 namespace {
 
-constexpr size_t kReadChunk = 16384;
 // How long an idle connection may go without a read in flight: an upstream that closes it in
 // that time is noticed this much later (or by the next request, which is then retried).
 constexpr Millis kIdleReadDelay{100};

@@ -13,10 +13,6 @@ namespace meshnode::proxy::http2 {
 
 using namespace asio::experimental::awaitable_operators;
 
-namespace {
-constexpr size_t kReadChunk = 16384;
-}  // namespace
-
 SessionIo::SessionIo(TransportPtr transport, std::string initial_bytes)
     : transport_(std::move(transport)),
       executor_(transport_->executor()),
