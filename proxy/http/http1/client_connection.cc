@@ -14,50 +14,6 @@
 
 namespace meshnode::proxy::http1 {
 
-namespace {
-
-// How long an idle connection may go without a read in flight: an upstream that closes it in
-// that time is noticed this much later (or by the next request, which is then retried).
-constexpr Millis kIdleReadDelay{100};
-
-}  // namespace
-
-// Arms, a moment later, the reads that connections skipped on going idle: one timer per event
-// loop rather than one per connection. An asio service, so it goes with its io_context.
-class IdleReads : public asio::execution_context::service {
- public:
-  using key_type = IdleReads;
-  static inline asio::execution_context::id id;
-
-  explicit IdleReads(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
-
-  void add(std::weak_ptr<ClientConnection> connection, const asio::any_io_executor& ex) {
-    waiting_.push_back(std::move(connection));
-    if (armed_) return;
-    armed_ = true;
-    if (!timer_) timer_.emplace(ex);
-    timer_->expires_after(kIdleReadDelay);
-    timer_->async_wait([this](std::error_code ec) {
-      if (ec) return;
-      armed_ = false;
-      auto due = std::move(waiting_);
-      waiting_.clear();
-      for (auto& weak : due)
-        if (auto c = weak.lock()) c->armIdleRead();
-    });
-  }
-
- private:
-  void shutdown() override {
-    timer_.reset();
-    waiting_.clear();
-  }
-
-  std::vector<std::weak_ptr<ClientConnection>> waiting_;
-  std::optional<asio::steady_timer> timer_;
-  bool armed_ = false;
-};
-
 class ClientConnection::Stream : public UpstreamStream {
  public:
   Stream(std::weak_ptr<ClientConnection> conn, const asio::any_io_executor& ex,
@@ -127,13 +83,6 @@ void ClientConnection::start() {
     readNext();
   }
   armIdleSweep();
-}
-
-void ClientConnection::armIdleRead() {
-  if (!read_idle_) return;
-  read_idle_ = false;
-  last_read_short_ = false;
-  readNext();
 }
 
 void ClientConnection::bodyConsumed() {
@@ -236,12 +185,10 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
     bump(Stats::get().upstream_bytes_tx, sent);
     if (sent == head_out_.size()) {
       request_written_ = true;
-      armIdleRead();
       return stream;
     }
     head_out_.erase(0, sent);
   }
-  armIdleRead();
   asio::co_spawn(
       executor_,
       writeRequest(stream, std::move(head_out_), std::move(body), static_cast<int>(framing)),
@@ -294,29 +241,21 @@ asio::awaitable<void> ClientConnection::writeRequest(std::shared_ptr<Stream> str
   if (response_done_ && current_ == stream) becameIdle();
 }
 
-void ClientConnection::readNext() {
+void ClientConnection::readNext(std::shared_ptr<void> keep_alive) {
   if (closed_ || !open()) return;
-  if (!current_ && last_read_short_) {
-    // Idle after a response that emptied the socket: a read now would only come back empty,
-    // one wasted system call per request. The next request arms it after writing, when the
-    // answer may already be there, and so does IdleReads shortly if none comes, so that an
-    // upstream closing the idle connection is still noticed.
-    read_idle_ = true;
-    if (!idle_reads_)
-      idle_reads_ = &asio::use_service<IdleReads>(asio::query(executor_, asio::execution::context));
-    idle_reads_->add(weak_from_this(), executor_);
-    return;
-  }
   if (current_ && current_->response_body->full()) {
     read_paused_ = true;
     return;
   }
-  transport_->socket().async_read_some(asio::buffer(read_buf_.get(), kReadChunk),
-                                       [self = shared_from_this()](std::error_code ec, size_t n) {
-                                         self->last_read_short_ = n < kReadChunk;
-                                         if (self->onBytes(self->read_buf_.get(), n, ec))
-                                           self->readNext();
-                                       });
+  // An idle connection keeps its read pending, which costs nothing once the socket is known
+  // empty, so an upstream closing it is noticed at once.
+  if (!keep_alive) keep_alive = shared_from_this();
+  reader_.read(transport_->socket(), asio::buffer(read_buf_.get(), kReadChunk), *this,
+               std::move(keep_alive));
+}
+
+void ClientConnection::readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) {
+  if (onBytes(read_buf_.get(), n, ec)) readNext(std::move(keep_alive));
 }
 
 asio::awaitable<void> ClientConnection::readLoop() {

@@ -8,18 +8,18 @@
 #include <llhttp.h>
 
 #include "proxy/http/stream.h"
+#include "proxy/network/tcp_reader.h"
 #include "proxy/network/transport.h"
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/stream/event.h"
 
 namespace meshnode::proxy::http1 {
 
-class IdleReads;
-
 // An HTTP/1.1 connection to one upstream endpoint: one request at a time, kept alive and
 // reused by the pool while the upstream allows it. Runs on its worker thread.
 class ClientConnection : public UpstreamConnection,
-                         public std::enable_shared_from_this<ClientConnection> {
+                         public std::enable_shared_from_this<ClientConnection>,
+                         private ReadListener {
  public:
   ClientConnection(TransportPtr transport, const Cluster& cluster, const Limits& limits);
   ~ClientConnection() override;
@@ -50,18 +50,13 @@ class ClientConnection : public UpstreamConnection,
   // mostly one read, and a handler is cheaper to run than a coroutine to resume. TLS reads
   // go through its transport's coroutine (readLoop). Both hand the bytes to onBytes, which
   // says whether to read on.
-  void readNext();
+  void readNext(std::shared_ptr<void> keep_alive = nullptr);
+  void readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) override;
   asio::awaitable<void> readLoop();
   bool onBytes(const char* data, size_t n, std::error_code ec);
   // The response pipe was drained below its mark: reading may go on.
   void bodyConsumed();
 
- public:
-  // Arms the read an idle connection skipped (see readNext); for the next request and for
-  // the worker's sweep of idle readers.
-  void armIdleRead();
-
- private:
   asio::awaitable<void> writeRequest(std::shared_ptr<Stream> stream, std::string head,
                                      std::shared_ptr<BodyPipe> body, int framing);
   void failCurrent(const std::string& why);
@@ -83,11 +78,9 @@ class ClientConnection : public UpstreamConnection,
   std::string head_out_;  // the request head being written, reused across requests
   size_t header_bytes_ = 0;
   std::shared_ptr<Stream> current_;
-  Event wake_;                       // the TLS reader waits on it while the response pipe is full
-  bool read_paused_ = false;         // the TCP reader stopped while the response pipe is full
-  IdleReads* idle_reads_ = nullptr;  // the event loop's, looked up once
-  bool read_idle_ = false;           // idle, with no read in flight until armIdleRead
-  bool last_read_short_ = false;     // the last read took less than its buffer: the socket is empty
+  Event wake_;                        // the TLS reader waits on it while the response pipe is full
+  bool read_paused_ = false;          // the TCP reader stopped while the response pipe is full
+  TcpReader reader_;                  // plain TCP only
   std::unique_ptr<char[]> read_buf_;  // plain TCP only
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point idle_since_;

@@ -114,18 +114,19 @@ void SessionIo::readNext(std::shared_ptr<void> keep_alive) {
     readStopped();
     return;
   }
-  transport_->socket().async_read_some(
-      asio::buffer(read_buf_.get(), kReadChunk),
-      [this, keep_alive = std::move(keep_alive)](std::error_code ec, size_t n) mutable {
-        if (ec || n == 0) {
-          closeSocket();
-          readStopped();
-        } else if (!feed(read_buf_.get(), n)) {
-          readStopped();
-        } else {
-          readNext(std::move(keep_alive));
-        }
-      });
+  reader_.read(transport_->socket(), asio::buffer(read_buf_.get(), kReadChunk), *this,
+               std::move(keep_alive));
+}
+
+void SessionIo::readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) {
+  if (ec || n == 0) {
+    closeSocket();
+    readStopped();
+  } else if (!feed(read_buf_.get(), n)) {
+    readStopped();
+  } else {
+    readNext(std::move(keep_alive));
+  }
 }
 
 asio::awaitable<void> SessionIo::readLoop() {

@@ -9,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/network/tcp_reader.h"
 #include "proxy/network/transport.h"
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/stream/event.h"
@@ -32,7 +33,7 @@ struct OptionDeleter {
 // feeding nghttp2 and a writer draining it. Windows are opened by the codecs only as bodies are
 // consumed (automatic WINDOW_UPDATE is off), so a slow reader pauses its peer.
 // Runs on its worker thread.
-class SessionIo {
+class SessionIo : private ReadListener {
  public:
   SessionIo(TransportPtr transport, std::string initial_bytes);
   virtual ~SessionIo() = default;
@@ -77,10 +78,12 @@ class SessionIo {
   // (readLoop). Both start with startReading and end with readStopped.
   bool startReading();
   void readNext(std::shared_ptr<void> keep_alive);
+  void readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) override;
   void readStopped();
   asio::awaitable<void> readLoop();
   asio::awaitable<void> writeLoop();
 
+  TcpReader reader_;                  // plain TCP only
   std::unique_ptr<char[]> read_buf_;  // plain TCP only
 };
 
