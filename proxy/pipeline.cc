@@ -78,11 +78,12 @@ asio::awaitable<void> relayTo(TransportPtr downstream, std::string initial, tcp:
 template <typename Connection>
 asio::awaitable<void> serveHttp(Worker& worker, TransportPtr transport, std::string initial,
                                 const Limits& limits, ConnectionInfo info) {
-  auto conn =
-      std::make_shared<Connection>(std::move(transport), std::move(initial), limits,
-                                   [&worker, info](std::shared_ptr<DownstreamStream> stream) {
-                                     startExchange(worker, info, std::move(stream));
-                                   });
+  auto shared_info = std::make_shared<const ConnectionInfo>(std::move(info));
+  auto conn = std::make_shared<Connection>(
+      std::move(transport), std::move(initial), limits,
+      [&worker, shared_info](std::shared_ptr<DownstreamStream> stream) {
+        startExchange(worker, shared_info, std::move(stream));
+      });
   auto token = worker.track(conn);
   if (worker.draining()) conn->drain();
   co_await conn->run();

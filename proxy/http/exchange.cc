@@ -99,7 +99,8 @@ class Exchange final : public Parked,
                        public ResponseListener,
                        public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(Worker& worker, ConnectionInfo info, std::shared_ptr<DownstreamStream> ds)
+  Exchange(Worker& worker, std::shared_ptr<const ConnectionInfo> info,
+           std::shared_ptr<DownstreamStream> ds)
       : worker_(worker), info_(std::move(info)), ds_(std::move(ds)), snap_(worker.snapshot()) {
     bump(Stats::get().downstream_rq_active);
     worker_.park(*this);
@@ -116,9 +117,9 @@ class Exchange final : public Parked,
   // Admission, the route, a CORS preflight and the fault roll.
   Step route() {
     auto& stats = Stats::get();
-    if (!admitRequest(*snap_, info_, *ds_)) return Step::kAnswered;
+    if (!admitRequest(*snap_, *info_, *ds_)) return Step::kAnswered;
     const RequestHead& req = ds_->request;
-    const HttpRouteTable* table = findRouteTable(*snap_, info_.direction, info_.port);
+    const HttpRouteTable* table = findRouteTable(*snap_, info_->direction, info_->port);
     const VirtualHost* vhost = table ? selectVirtualHost(*table, req.authority) : nullptr;
     route_ = vhost ? selectRoute(*vhost, req) : nullptr;
     if (!route_) return answer(404, "no route for " + req.authority + req.path);
@@ -174,7 +175,7 @@ class Exchange final : public Parked,
     mirrorRequest(worker_, snap_, *route_, head_);
     // Istio leaves routes without a timeout unless a VirtualService sets one.
     if (route_->timeout.count()) deadline_ = std::chrono::steady_clock::now() + route_->timeout;
-    forwarding_.emplace(worker_, *snap_, *cluster, *route_, info_, *ds_, head_, http2, deadline_);
+    forwarding_.emplace(worker_, *snap_, *cluster, *route_, *info_, *ds_, head_, http2, deadline_);
     return Step::kContinue;
   }
 
@@ -185,9 +186,10 @@ class Exchange final : public Parked,
       sendLocalReply(*ds_, f.local_status, f.local_body, std::move(f.local_headers));
       return false;
     }
-    fwd_ = std::move(f);
-    response_ = std::move(*fwd_.response);
-    fwd_.response.reset();
+    up_connection_ = std::move(f.connection);
+    up_stream_ = std::move(f.stream);
+    up_active_ = std::move(f.active);
+    response_ = std::move(*f.response);
     applyHeaderOps(response_.headers, route_->response_headers);
     if (cors_origin_) addCorsResponseHeaders(response_.headers, *route_->cors, *cors_origin_);
     if (response_.status == 101 && ds_->request.upgrade) {
@@ -195,7 +197,7 @@ class Exchange final : public Parked,
       return true;
     }
     relayed_ = true;
-    ds_->sendResponse(std::move(response_), fwd_.stream->response_body);
+    ds_->sendResponse(std::move(response_), up_stream_->response_body);
     // A downstream already gone ignores the response; the upstream is then of no use.
     if (finished_) resetUndrained();
     return false;
@@ -206,10 +208,10 @@ class Exchange final : public Parked,
     ds_->sendResponse(std::move(response_), nullptr);
     co_await ds_->finished();
     auto down = ds_->takeTunnel();
-    auto up = fwd_.connection->takeTunnel();
+    auto up = up_connection_->takeTunnel();
     if (!down || !up) {
       ds_->reset();
-      fwd_.connection->close();
+      up_connection_->close();
       co_return;
     }
     co_await relayTcp(std::move(down->transport), std::move(down->buffered),
@@ -221,7 +223,7 @@ class Exchange final : public Parked,
     bool done = co_await ds_->finished(deadline_);
     if (done) co_return;
     bump(Stats::get().upstream_rq_timeout);
-    fwd_.stream->reset();
+    up_stream_->reset();
     ds_->reset();
   }
 
@@ -279,13 +281,13 @@ class Exchange final : public Parked,
   // The downstream is finished; a response body it did not take in full has nowhere to go.
   // Posted, since this may run inside either codec's callbacks.
   void resetUndrained() {
-    if (fwd_.stream->response_body->drained()) return;
+    if (up_stream_->response_body->drained()) return;
     bump(Stats::get().upstream_rq_tx_reset);
-    asio::post(worker_.context(), [upstream = fwd_.stream] { upstream->reset(); });
+    asio::post(worker_.context(), [upstream = up_stream_] { upstream->reset(); });
   }
 
   Worker& worker_;
-  ConnectionInfo info_;
+  std::shared_ptr<const ConnectionInfo> info_;
   std::shared_ptr<DownstreamStream> ds_;
   SnapshotPtr snap_;
   const Route* route_ = nullptr;
@@ -295,13 +297,22 @@ class Exchange final : public Parked,
   RequestHead head_;
   Deadline deadline_ = kNoDeadline;
   std::optional<Forwarding> forwarding_;
-  Forwarded fwd_;
+  // What relay() keeps of the tries' outcome: the upstream that answers, and its count in
+  // the load balancer, until the end.
+  std::shared_ptr<UpstreamConnection> up_connection_;
+  std::shared_ptr<UpstreamStream> up_stream_;
+  LoadBalancer::ActiveRequest up_active_;
   ResponseHead response_;
   bool waiting_ = false;    // on the upstream's response callback
   bool upgrading_ = false;  // a 101 to tunnel
   bool relayed_ = false;    // the upstream's response went to the downstream
   bool finished_ = false;   // the downstream stream is finished
 };
+
+// One exchange per request, allocated with its shared_ptr control block: glibc's per-thread
+// cache serves blocks up to 1032 bytes, and a larger one goes through the arena's bins at
+// several times the cost.
+static_assert(sizeof(Exchange) + 16 <= 1032, "an exchange outgrew malloc's thread cache");
 
 enum class Stage { kRoute, kDelay, kPrepare, kForward, kAnswered };
 
@@ -364,8 +375,9 @@ void Exchange::advance(std::shared_ptr<Exchange> self, Forwarding::Next next) {
 
 }  // namespace
 
-void startExchange(Worker& worker, ConnectionInfo info, std::shared_ptr<DownstreamStream> ds) {
-  auto x = std::make_shared<Exchange>(worker, std::move(info), std::move(ds));
+void startExchange(Worker& worker, const std::shared_ptr<const ConnectionInfo>& info,
+                   std::shared_ptr<DownstreamStream> ds) {
+  auto x = std::make_shared<Exchange>(worker, info, std::move(ds));
   x->holdUntilFinished();
   // The HTTP/1 codec calls its handler from inside llhttp with the message half parsed, and
   // answers written from there would interleave with its read loop; its requests start on

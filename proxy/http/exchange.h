@@ -31,7 +31,8 @@ struct ConnectionInfo {
 // Starts one request, which runs from routing to the last byte of its response on the snapshot
 // in force when it arrived: route, pick a cluster and endpoint, take an upstream connection,
 // relay both bodies, apply the route's timeout. Called on the connection's worker.
-void startExchange(Worker& worker, ConnectionInfo info,
+// `info` is the connection's, shared by its requests.
+void startExchange(Worker& worker, const std::shared_ptr<const ConnectionInfo>& info,
                    std::shared_ptr<DownstreamStream> downstream);
 
 // Answers from the proxy itself (no route, no upstream, timeouts).

@@ -8,24 +8,43 @@ namespace meshnode::proxy {
 namespace {
 
 // Header names and the tokens compared here are ASCII; std::tolower would consult the locale
-// for every character.
+// for every character. Without a branch, so that a name is lowered in a straight loop.
 char asciiLower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+  unsigned upper = static_cast<unsigned char>(c - 'A') < 26u;
+  return static_cast<char>(c | (upper << 5));
 }
 
-// Dropped at every hop whatever Connection names (RFC 9110 7.6.1, RFC 9113 8.2.2).
+// Dropped at every hop whatever Connection names (RFC 9110 7.6.1, RFC 9113 8.2.2). Sorted by
+// length first: nearly every header of a message is compared, and few have these lengths.
 bool alwaysHopByHop(std::string_view k) {
-  return k == "connection" || k == "keep-alive" || k == "proxy-connection" ||
-         k == "transfer-encoding" || k == "upgrade" || k == "te" || k == "trailer" ||
-         k == "http2-settings";
+  switch (k.size()) {
+    case 2:
+      return k == "te";
+    case 7:
+      return k == "upgrade" || k == "trailer";
+    case 10:
+      return k == "connection" || k == "keep-alive";
+    case 14:
+      return k == "http2-settings";
+    case 16:
+      return k == "proxy-connection";
+    case 17:
+      return k == "transfer-encoding";
+    default:
+      return false;
+  }
 }
 
 }  // namespace
 
+void lowerCaseInPlace(std::string& s) {
+  for (char& c : s)
+    c = asciiLower(c);
+}
+
 std::string lowerCase(std::string_view s) {
   std::string out(s);
-  for (char& c : out)
-    c = asciiLower(c);
+  lowerCaseInPlace(out);
   return out;
 }
 
@@ -50,28 +69,44 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value) {
   headers.emplace_back(std::string(name), std::move(value));
 }
 
-void stripHopByHop(HeaderList& headers, bool keep_upgrade) {
-  // The usual Connection values ("keep-alive", "close") name nothing more to drop, so this
-  // list is nearly always empty.
-  std::vector<std::string> named;
-  if (const std::string* conn = findHeader(headers, "connection")) {
-    size_t start = 0;
-    while (start <= conn->size()) {
-      size_t comma = conn->find(',', start);
-      if (comma == std::string::npos) comma = conn->size();
-      std::string token = lowerCase(std::string_view(*conn).substr(start, comma - start));
-      token.erase(0, token.find_first_not_of(" \t"));
-      token.erase(token.find_last_not_of(" \t") + 1);
-      if (!token.empty() && token != "close" && !alwaysHopByHop(token) &&
-          !(keep_upgrade && token == "upgrade"))
-        named.push_back(token);
-      start = comma + 1;
-    }
+namespace {
+
+// The headers a Connection value names beyond the hop-by-hop ones, in lower case. The usual
+// values ("keep-alive", "close") name none, and are recognized without building a string.
+void collectNamed(std::string_view value, bool keep_upgrade, std::vector<std::string>& named) {
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view token = value.substr(start, comma - start);
+    start = comma + 1;
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+      token.remove_suffix(1);
+    if (token.empty() || equalsIgnoreCase(token, "close") || equalsIgnoreCase(token, "keep-alive"))
+      continue;
+    std::string name = lowerCase(token);
+    if (!alwaysHopByHop(name) && !(keep_upgrade && name == "upgrade"))
+      named.push_back(std::move(name));
   }
+}
+
+}  // namespace
+
+void stripHopByHop(HeaderList& headers, bool keep_upgrade) {
+  std::vector<std::string> named;
+  bool any = false;
+  for (const auto& [k, v] : headers) {
+    if (!alwaysHopByHop(k)) continue;
+    any = true;
+    if (k == "connection") collectNamed(v, keep_upgrade, named);
+  }
+  if (!any) return;  // then Connection named nothing either
   std::erase_if(headers, [&](const auto& h) {
     const std::string& k = h.first;
-    if (keep_upgrade && (k == "upgrade" || k == "connection")) return false;
-    return alwaysHopByHop(k) || std::find(named.begin(), named.end(), k) != named.end();
+    if (alwaysHopByHop(k)) return !(keep_upgrade && (k == "upgrade" || k == "connection"));
+    return !named.empty() && std::find(named.begin(), named.end(), k) != named.end();
   });
 }
 

@@ -42,6 +42,7 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value);
 void stripHopByHop(HeaderList& headers, bool keep_upgrade = false);
 
 std::string lowerCase(std::string_view s);
+void lowerCaseInPlace(std::string& s);
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 const char* reasonPhrase(int status);
 

@@ -1,21 +1,26 @@
 #include "proxy/http/request_id.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace meshnode::proxy {
 
 // Formatted by hand rather than with snprintf: it runs for nearly every request.
 std::string requestId(std::mt19937& rng) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::uniform_int_distribution<uint32_t> d;
-  uint32_t words[4] = {d(rng), d(rng), d(rng), d(rng)};
-  words[1] = (words[1] & 0xffff0fffu) | 0x00004000u;  // version 4
-  words[2] = (words[2] & 0x3fffffffu) | 0x80000000u;  // variant 10
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; i += 4) {
+    auto word = static_cast<uint32_t>(rng());
+    std::memcpy(bytes + i, &word, sizeof(word));
+  }
+  bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80);  // variant 10
   std::string id(36, '-');
-  size_t out = 0;
-  for (int nibble = 0; nibble < 32; ++nibble) {
-    if (out == 8 || out == 13 || out == 18 || out == 23) ++out;
-    id[out++] = kHex[(words[nibble / 8] >> (28 - 4 * (nibble % 8))) & 0xf];
+  char* out = id.data();
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++out;  // past a dash
+    *out++ = kHex[bytes[i] >> 4];
+    *out++ = kHex[bytes[i] & 0xf];
   }
   return id;
 }

@@ -26,24 +26,15 @@ size_t weightedRandom(const std::vector<Endpoint>& eps, const std::vector<size_t
 
 }  // namespace
 
-const std::string& LoadBalancer::activeKey(const Cluster& cluster, const Endpoint& endpoint) const {
-  key_.assign(cluster.name);
-  key_ += '|';
-  key_ += endpoint.address;
-  key_ += ':';
-  key_ += std::to_string(endpoint.port);
-  return key_;
-}
-
 LoadBalancer::ActiveRequest LoadBalancer::track(const Cluster& cluster, const Endpoint& endpoint) {
-  const std::string& key = activeKey(cluster, endpoint);
-  auto it = active_.find(key);
-  if (it == active_.end()) it = active_.emplace(key, 0).first;
+  auto it = active_.find(ActiveKeyView{cluster.name, endpoint.address, endpoint.port});
+  if (it == active_.end())
+    it = active_.emplace(ActiveKey{cluster.name, endpoint.address, endpoint.port}, 0).first;
   return ActiveRequest(&it->second);
 }
 
 uint32_t LoadBalancer::activeRequests(const Cluster& cluster, const Endpoint& endpoint) const {
-  auto it = active_.find(activeKey(cluster, endpoint));
+  auto it = active_.find(ActiveKeyView{cluster.name, endpoint.address, endpoint.port});
   return it == active_.end() ? 0 : it->second;
 }
 

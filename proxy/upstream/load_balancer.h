@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/snapshot/snapshot.h"
@@ -68,8 +69,27 @@ class LoadBalancer {
   const Endpoint* pickOnce(const Cluster& cluster, const std::vector<size_t>& usable,
                            const PickOptions& options);
   const HashRing& ring(const Cluster& cluster);
-  // "cluster|address:port", built in a buffer kept for the next request.
-  const std::string& activeKey(const Cluster& cluster, const Endpoint& endpoint) const;
+  // Active requests are counted by cluster name and endpoint address, so that the count
+  // carries over a snapshot swap; looked up in place, without building a key.
+  struct ActiveKey {
+    std::string cluster;
+    std::string address;
+    uint16_t port = 0;
+  };
+  struct ActiveKeyView {
+    std::string_view cluster;
+    std::string_view address;
+    uint16_t port;
+  };
+  struct ActiveKeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.port != b.port) return a.port < b.port;
+      if (int c = std::string_view(a.address).compare(b.address)) return c < 0;
+      return std::string_view(a.cluster) < std::string_view(b.cluster);
+    }
+  };
 
   struct CachedRing {
     std::vector<Endpoint> endpoints;  // the set the ring was built from
@@ -78,8 +98,7 @@ class LoadBalancer {
   };
 
   std::map<std::string, uint64_t> cursor_;
-  std::map<std::string, uint32_t> active_;  // by activeKey()
-  mutable std::string key_;
+  std::map<ActiveKey, uint32_t, ActiveKeyLess> active_;
   // Scratch lists of endpoint indexes for pick(), kept to spare an allocation per request.
   std::vector<size_t> usable_, fresh_;
   std::map<std::string, CachedRing> rings_;

@@ -1,5 +1,7 @@
 #include "proxy/upstream/pool.h"
 
+#include <algorithm>
+
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -13,8 +15,10 @@
 namespace meshnode::proxy {
 
 namespace {
-// How often (in requests to one endpoint) closed connections are forgotten when the cluster is
-// below its connection limit; at the limit they are forgotten before every decision.
+// How often (in requests to one endpoint, and at least once per connection it holds) closed
+// connections are forgotten when the cluster is below its connection limit, so that the scan
+// costs a request less than one look at a connection; at the limit they are forgotten before
+// every decision.
 constexpr uint32_t kPruneEvery = 64;
 }  // namespace
 
@@ -43,9 +47,14 @@ void ConnectionPool::prune(const std::string& cluster) {
 
 std::shared_ptr<ConnectionPool::Bucket>& ConnectionPool::bucketFor(
     const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2) {
+  // Consecutive requests nearly always go to the bucket the last one used.
+  if (last_ && last_->first.http2 == http2 && last_->first.endpoint == endpoint &&
+      last_->first.cluster == cluster.name)
+    return last_->second;
   auto it = pools_.find(BucketKeyView{cluster.name, endpoint, http2});
   if (it == pools_.end())
     it = pools_.emplace(BucketKey{cluster.name, endpoint, http2}, std::make_shared<Bucket>()).first;
+  last_ = &*it;
   return it->second;
 }
 
@@ -53,7 +62,10 @@ std::shared_ptr<UpstreamConnection> ConnectionPool::takeIdle(
     const Cluster& cluster, const asio::ip::tcp::endpoint& endpoint, bool http2) {
   if (closed_) return nullptr;
   Bucket& bucket = *bucketFor(cluster, endpoint, http2);
-  if (++bucket.acquires % kPruneEvery == 0) prune(cluster.name);
+  if (++bucket.acquires >= std::max<size_t>(kPruneEvery, bucket.conns.size())) {
+    bucket.acquires = 0;
+    prune(cluster.name);
+  }
   // HTTP/2 connections are few and shared: look at each. HTTP/1.1 ones announce themselves.
   return takeAvailable(bucket, http2);
 }

@@ -85,6 +85,8 @@ class ConnectionPool {
   void prune(const std::string& cluster);
 
   std::map<BucketKey, std::shared_ptr<Bucket>, BucketKeyLess> pools_;
+  // The entry bucketFor() found last; map entries stay put, and none is ever erased.
+  std::pair<const BucketKey, std::shared_ptr<Bucket>>* last_ = nullptr;
   std::map<std::string, uint32_t> per_cluster_;
   bool closed_ = false;
   CircuitBreakers breakers_;

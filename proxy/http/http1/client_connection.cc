@@ -332,7 +332,9 @@ int ClientConnection::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
 int ClientConnection::onHeaderValueComplete(llhttp_t* p) {
   auto* c = static_cast<ClientConnection*>(p->data);
   if (c->head_.headers.size() >= c->limits_.max_headers || !validHeaderValue(c->value_)) return -1;
-  c->head_.headers.emplace_back(lowerCase(c->field_), trimValue(c->value_));
+  lowerCaseInPlace(c->field_);
+  trimValueInPlace(c->value_);
+  c->head_.headers.emplace_back(std::move(c->field_), std::move(c->value_));
   c->field_.clear();
   c->value_.clear();
   return 0;

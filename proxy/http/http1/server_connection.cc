@@ -294,7 +294,9 @@ int ServerConnection::onHeaderValueComplete(llhttp_t* p) {
     return -1;
   }
   if (!validHeaderValue(c->value_)) return -1;
-  c->head_.headers.emplace_back(lowerCase(c->field_), trimValue(c->value_));
+  lowerCaseInPlace(c->field_);
+  trimValueInPlace(c->value_);
+  c->head_.headers.emplace_back(std::move(c->field_), std::move(c->value_));
   c->field_.clear();
   c->value_.clear();
   return 0;

@@ -1,5 +1,6 @@
 #include "proxy/http/http1/wire.h"
 
+#include <array>
 #include <cstdio>
 
 #include <strings.h>
@@ -85,16 +86,34 @@ void appendBody(std::string& out, std::string_view data, Framing framing) {
 }
 
 bool validHeaderValue(std::string_view value) {
+  // A table and no early exit, so the loop runs straight through: values are short and nearly
+  // always valid.
+  static constexpr auto kBad = [] {
+    std::array<bool, 256> bad{};
+    bad['\0'] = bad['\r'] = bad['\n'] = true;
+    return bad;
+  }();
+  bool bad = false;
   for (char c : value)
-    if (c == '\0' || c == '\r' || c == '\n') return false;
-  return true;
+    bad |= kBad[static_cast<unsigned char>(c)];
+  return !bad;
 }
 
-std::string trimValue(std::string_view value) {
-  size_t b = value.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  size_t e = value.find_last_not_of(" \t");
-  return std::string(value.substr(b, e - b + 1));
+namespace {
+bool optionalWhitespace(char c) {
+  return c == ' ' || c == '\t';
+}
+}  // namespace
+
+void trimValueInPlace(std::string& value) {
+  size_t e = value.size();
+  while (e > 0 && optionalWhitespace(value[e - 1]))
+    --e;
+  size_t b = 0;
+  while (b < e && optionalWhitespace(value[b]))
+    ++b;
+  value.resize(e);
+  if (b) value.erase(0, b);
 }
 
 }  // namespace meshnode::proxy::http1

@@ -20,6 +20,7 @@ void appendBody(std::string& out, std::string_view data, Framing framing);
 
 // RFC 9110 5.5: field values carry no CR, LF or NUL.
 bool validHeaderValue(std::string_view value);
-std::string trimValue(std::string_view value);
+// Drops the optional whitespace around a field value (RFC 9110 5.5).
+void trimValueInPlace(std::string& value);
 
 }  // namespace meshnode::proxy::http1

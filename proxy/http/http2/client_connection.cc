@@ -97,15 +97,12 @@ bool ClientConnection::available() const {
 }
 
 void ClientConnection::onIoClosed() {
-  auto streams = std::move(streams_);
-  streams_.clear();
-  for (auto& [id, s] : streams)
+  for (auto& [id, s] : streams_.takeAll())
     s->close(NGHTTP2_INTERNAL_ERROR);
 }
 
 ClientConnection::Stream* ClientConnection::find(int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  return streams_.find(id);
 }
 
 std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead& head,
@@ -134,7 +131,7 @@ std::shared_ptr<UpstreamStream> ClientConnection::startRequest(const RequestHead
     return stream;
   }
   stream->id = id;
-  streams_[id] = stream;
+  streams_.add(id, stream);
   std::weak_ptr<ClientConnection> weak = weak_from_this();
   stream->response_body->on_consumed = [weak, id](size_t n) {
     if (auto c = weak.lock()) {
@@ -208,10 +205,8 @@ int ClientConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, 
 int ClientConnection::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
                                     void* user) {
   auto* c = static_cast<ClientConnection*>(user);
-  auto it = c->streams_.find(stream_id);
-  if (it == c->streams_.end()) return 0;
-  auto stream = std::move(it->second);
-  c->streams_.erase(it);
+  auto stream = c->streams_.remove(stream_id);
+  if (!stream) return 0;
   if (error_code != NGHTTP2_NO_ERROR) bump(Stats::get().upstream_rq_reset);
   stream->close(error_code);
   return 0;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "proxy/http/http2/session.h"
+#include "proxy/http/http2/stream_table.h"
 #include "proxy/http/stream.h"
 
 namespace meshnode::proxy::http2 {
@@ -46,7 +47,7 @@ class ClientConnection : public UpstreamConnection,
   uint32_t max_requests_;
   uint32_t requests_ = 0;
   bool goaway_ = false;
-  std::map<int32_t, std::shared_ptr<Stream>> streams_;
+  StreamTable<Stream> streams_;
 };
 
 }  // namespace meshnode::proxy::http2

@@ -167,15 +167,12 @@ void ServerConnection::drain() {
 }
 
 void ServerConnection::onIoClosed() {
-  auto streams = std::move(streams_);
-  streams_.clear();
-  for (auto& [id, s] : streams)
+  for (auto& [id, s] : streams_.takeAll())
     s->close();
 }
 
 ServerConnection::Stream* ServerConnection::find(int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  return streams_.find(id);
 }
 
 int ServerConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
@@ -185,7 +182,7 @@ int ServerConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* fram
   stream->request.scheme.clear();
   stream->request.headers.reserve(kHeadersReserved);
   stream->last_activity = c->io_now_;
-  c->streams_[frame->hd.stream_id] = std::move(stream);
+  c->streams_.add(frame->hd.stream_id, std::move(stream));
   return 0;
 }
 
@@ -248,7 +245,7 @@ int ServerConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
       };
     }
     bump(Stats::get().downstream_rq_total);
-    c->handler_(c->streams_[id]);
+    c->handler_(c->streams_.at(id));
   } else if (end) {
     // The last DATA frame, or trailers.
     if (s->request_body) s->request_body->finish();
@@ -283,10 +280,8 @@ int ServerConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, 
 
 int ServerConnection::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
   auto* c = static_cast<ServerConnection*>(user);
-  auto it = c->streams_.find(stream_id);
-  if (it == c->streams_.end()) return 0;
-  auto stream = std::move(it->second);
-  c->streams_.erase(it);
+  auto stream = c->streams_.remove(stream_id);
+  if (!stream) return 0;
   if (c->streams_.empty()) c->idle_since_ = c->io_now_;
   stream->close();
   return 0;

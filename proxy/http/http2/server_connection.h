@@ -4,6 +4,7 @@
 #include <map>
 
 #include "proxy/http/http2/session.h"
+#include "proxy/http/http2/stream_table.h"
 #include "proxy/http/stream.h"
 #include "proxy/network/drainable.h"
 
@@ -50,7 +51,7 @@ class ServerConnection : public SessionIo,
 
   Limits limits_;
   RequestHandler handler_;
-  std::map<int32_t, std::shared_ptr<Stream>> streams_;
+  StreamTable<Stream> streams_;
   asio::steady_timer sweep_timer_;
   std::chrono::steady_clock::time_point idle_since_;
 };
