@@ -166,6 +166,17 @@ for _ in $(seq 30); do
 done
 expect_eq "upstream request reset when the HTTP/2 client goes away" "$((before + 1))" "$(resets)"
 
+# The same once the response has started: a body nobody will read is not fetched to the end.
+before=$(resets)
+out=$(H curl -sS -m 0.5 --http2-prior-knowledge http://198.18.0.2/slow/drip/4000 2>/dev/null || true)
+for _ in $(seq 30); do
+  [ "$(resets)" -gt "$before" ] && break
+  sleep 0.1
+done
+expect_match "the dripping response had started" "0000000" "$out"
+expect_eq "upstream request reset when the client leaves mid-response" "$((before + 1))" \
+  "$(resets)"
+
 # Drain: a slow request in flight finishes; new connections are refused; exit status 0.
 H curl -sS -m 10 http://198.18.0.2/slow/1500 >"$WORK/slow.out" 2>&1 &
 SLOW=$!
