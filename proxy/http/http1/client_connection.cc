@@ -46,6 +46,24 @@ class ClientConnection::Stream : public UpstreamStream {
   std::weak_ptr<ClientConnection> conn_;
 };
 
+// The callbacks are the same for every connection: one copy, which stays in cache, rather than
+// one in each connection.
+const llhttp_settings_t& ClientConnection::parserSettings() {
+  static const llhttp_settings_t settings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_status = &ClientConnection::onStatus;
+    s.on_header_field = &ClientConnection::onHeaderField;
+    s.on_header_value = &ClientConnection::onHeaderValue;
+    s.on_header_value_complete = &ClientConnection::onHeaderValueComplete;
+    s.on_headers_complete = &ClientConnection::onHeadersComplete;
+    s.on_body = &ClientConnection::onBody;
+    s.on_message_complete = &ClientConnection::onMessageComplete;
+    return s;
+  }();
+  return settings;
+}
+
 ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluster,
                                    const Limits& limits)
     : transport_(std::move(transport)),
@@ -56,15 +74,7 @@ ClientConnection::ClientConnection(TransportPtr transport, const Cluster& cluste
       wake_(executor_),
       idle_timer_(executor_),
       idle_since_(std::chrono::steady_clock::now()) {
-  llhttp_settings_init(&settings_);
-  settings_.on_status = &ClientConnection::onStatus;
-  settings_.on_header_field = &ClientConnection::onHeaderField;
-  settings_.on_header_value = &ClientConnection::onHeaderValue;
-  settings_.on_header_value_complete = &ClientConnection::onHeaderValueComplete;
-  settings_.on_headers_complete = &ClientConnection::onHeadersComplete;
-  settings_.on_body = &ClientConnection::onBody;
-  settings_.on_message_complete = &ClientConnection::onMessageComplete;
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+  llhttp_init(&parser_, HTTP_RESPONSE, &parserSettings());
   parser_.data = this;
   head_.headers.reserve(kHeadersReserved);
   bump(Stats::get().upstream_cx_total);

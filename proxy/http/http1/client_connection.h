@@ -38,6 +38,7 @@ class ClientConnection : public UpstreamConnection,
  private:
   class Stream;
 
+  static const llhttp_settings_t& parserSettings();
   static int onStatus(llhttp_t* p, const char* at, size_t len);
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
@@ -71,7 +72,6 @@ class ClientConnection : public UpstreamConnection,
   uint32_t max_requests_;
   uint32_t requests_ = 0;
   Limits limits_;
-  llhttp_settings_t settings_{};
   llhttp_t parser_{};
   ResponseHead head_;
   std::string field_, value_;

@@ -82,6 +82,25 @@ class ServerConnection::Stream : public DownstreamStream {
   bool complete_ = false;
 };
 
+// The callbacks are the same for every connection: one copy, which stays in cache, rather than
+// one in each connection.
+const llhttp_settings_t& ServerConnection::parserSettings() {
+  static const llhttp_settings_t settings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &ServerConnection::onMessageBegin;
+    s.on_url = &ServerConnection::onUrl;
+    s.on_header_field = &ServerConnection::onHeaderField;
+    s.on_header_value = &ServerConnection::onHeaderValue;
+    s.on_header_value_complete = &ServerConnection::onHeaderValueComplete;
+    s.on_headers_complete = &ServerConnection::onHeadersComplete;
+    s.on_body = &ServerConnection::onBody;
+    s.on_message_complete = &ServerConnection::onMessageComplete;
+    return s;
+  }();
+  return settings;
+}
+
 ServerConnection::ServerConnection(TransportPtr transport, std::string initial_bytes,
                                    const Limits& limits, RequestHandler handler)
     : transport_(std::move(transport)),
@@ -92,16 +111,7 @@ ServerConnection::ServerConnection(TransportPtr transport, std::string initial_b
       wake_(executor_),
       idle_timer_(executor_),
       idle_since_(std::chrono::steady_clock::now()) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = &ServerConnection::onMessageBegin;
-  settings_.on_url = &ServerConnection::onUrl;
-  settings_.on_header_field = &ServerConnection::onHeaderField;
-  settings_.on_header_value = &ServerConnection::onHeaderValue;
-  settings_.on_header_value_complete = &ServerConnection::onHeaderValueComplete;
-  settings_.on_headers_complete = &ServerConnection::onHeadersComplete;
-  settings_.on_body = &ServerConnection::onBody;
-  settings_.on_message_complete = &ServerConnection::onMessageComplete;
-  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  llhttp_init(&parser_, HTTP_REQUEST, &parserSettings());
   parser_.data = this;
 }
 

@@ -39,6 +39,7 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
   class Stream;
   friend class Stream;
 
+  static const llhttp_settings_t& parserSettings();
   static int onMessageBegin(llhttp_t* p);
   static int onUrl(llhttp_t* p, const char* at, size_t len);
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
@@ -65,7 +66,6 @@ class ServerConnection : public Drainable, public std::enable_shared_from_this<S
   bool open() const { return transport_ && transport_->isOpen(); }
   Limits limits_;
   RequestHandler handler_;
-  llhttp_settings_t settings_{};
   llhttp_t parser_{};
   std::string buffer_;  // bytes read but not yet parsed
   size_t parsed_ = 0;
