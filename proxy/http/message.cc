@@ -35,7 +35,33 @@ bool alwaysHopByHop(std::string_view k) {
   }
 }
 
+// The headers a Connection value names beyond the hop-by-hop ones, in lower case. The usual
+// values ("keep-alive", "close") name none, and are recognized without building a string.
+void collectNamed(std::string_view value, bool keep_upgrade, std::vector<std::string>& named) {
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view token = trimWhitespace(value.substr(start, comma - start));
+    start = comma + 1;
+    if (token.empty() || equalsIgnoreCase(token, "close") || equalsIgnoreCase(token, "keep-alive"))
+      continue;
+    std::string name = lowerCase(token);
+    if (!alwaysHopByHop(name) && !(keep_upgrade && name == "upgrade"))
+      named.push_back(std::move(name));
+  }
+}
+
 }  // namespace
+
+std::string_view trimWhitespace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!s.empty() && space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && space(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
 
 void lowerCaseInPlace(std::string& s) {
   for (char& c : s)
@@ -68,31 +94,6 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value) {
   removeHeader(headers, name);
   headers.emplace_back(std::string(name), std::move(value));
 }
-
-namespace {
-
-// The headers a Connection value names beyond the hop-by-hop ones, in lower case. The usual
-// values ("keep-alive", "close") name none, and are recognized without building a string.
-void collectNamed(std::string_view value, bool keep_upgrade, std::vector<std::string>& named) {
-  size_t start = 0;
-  while (start <= value.size()) {
-    size_t comma = value.find(',', start);
-    if (comma == std::string_view::npos) comma = value.size();
-    std::string_view token = value.substr(start, comma - start);
-    start = comma + 1;
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-      token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-      token.remove_suffix(1);
-    if (token.empty() || equalsIgnoreCase(token, "close") || equalsIgnoreCase(token, "keep-alive"))
-      continue;
-    std::string name = lowerCase(token);
-    if (!alwaysHopByHop(name) && !(keep_upgrade && name == "upgrade"))
-      named.push_back(std::move(name));
-  }
-}
-
-}  // namespace
 
 void stripHopByHop(HeaderList& headers, bool keep_upgrade) {
   std::vector<std::string> named;

@@ -43,6 +43,9 @@ void stripHopByHop(HeaderList& headers, bool keep_upgrade = false);
 
 std::string lowerCase(std::string_view s);
 void lowerCaseInPlace(std::string& s);
+// Without the optional whitespace (spaces and tabs) around it, as field values and list
+// elements are read (RFC 9110 5.5, 5.6.1).
+std::string_view trimWhitespace(std::string_view s);
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 const char* reasonPhrase(int status);
 

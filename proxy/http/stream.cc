@@ -20,18 +20,18 @@ Result<ResponseHead> UpstreamStream::takeResponse() {
 
 void UpstreamStream::onResponse(std::weak_ptr<ResponseListener> listener) {
   listener_ = std::move(listener);
-  listening_ = !listener_.expired();
-  if (listening_ && (head_ || error_)) delivered();
+  if (!listener_.expired() && (head_ || error_)) delivered();
 }
 
 void UpstreamStream::delivered() {
-  if (!listening_) {
+  // A coroutine waits through `ready_`, a listener through the callback; never both.
+  auto listener = std::exchange(listener_, {}).lock();
+  if (!listener) {
     ready_.notify();
     return;
   }
-  listening_ = false;
   // The listener may drop the last reference to this stream.
-  if (auto listener = std::exchange(listener_, {}).lock()) listener->responseArrived();
+  listener->responseArrived();
 }
 
 void UpstreamStream::deliverHead(ResponseHead head) {

@@ -97,7 +97,6 @@ class UpstreamStream {
 
   Event ready_;
   std::weak_ptr<ResponseListener> listener_;
-  bool listening_ = false;
   std::optional<ResponseHead> head_;
   std::optional<Error> error_;
 };

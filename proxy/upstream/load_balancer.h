@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "proxy/snapshot/snapshot.h"
@@ -85,9 +86,9 @@ class LoadBalancer {
     using is_transparent = void;
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
-      if (a.port != b.port) return a.port < b.port;
-      if (int c = std::string_view(a.address).compare(b.address)) return c < 0;
-      return std::string_view(a.cluster) < std::string_view(b.cluster);
+      return std::tuple<std::string_view, std::string_view, uint16_t>(a.cluster, a.address,
+                                                                      a.port) <
+             std::tuple<std::string_view, std::string_view, uint16_t>(b.cluster, b.address, b.port);
     }
   };
 

@@ -1,11 +1,7 @@
 #include "proxy/http/http1/client_connection.h"
 
-#include <optional>
-#include <vector>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include "common/log.h"

@@ -99,21 +99,11 @@ bool validHeaderValue(std::string_view value) {
   return !bad;
 }
 
-namespace {
-bool optionalWhitespace(char c) {
-  return c == ' ' || c == '\t';
-}
-}  // namespace
-
 void trimValueInPlace(std::string& value) {
-  size_t e = value.size();
-  while (e > 0 && optionalWhitespace(value[e - 1]))
-    --e;
-  size_t b = 0;
-  while (b < e && optionalWhitespace(value[b]))
-    ++b;
-  value.resize(e);
-  if (b) value.erase(0, b);
+  std::string_view kept = trimWhitespace(value);
+  size_t begin = static_cast<size_t>(kept.data() - value.data());
+  value.resize(begin + kept.size());
+  value.erase(0, begin);
 }
 
 }  // namespace meshnode::proxy::http1
