@@ -9,7 +9,6 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "/tmp/meshnode-${TEST_NAME}.XXXXXX")
 chmod 755 "$WORK"  # the proxy runs as an unprivileged uid and reads its snapshot here
 SUFFIX=$$
-NAMESPACES=()
 PIDS=()
 FAILURES=0
 PASSES=0
@@ -19,7 +18,9 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   sleep 0.2
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  for ns in "${NAMESPACES[@]}"; do
+  # Found by this run's suffix rather than from a list: make_ns runs in a command
+  # substitution, whose additions to a list the shell would drop.
+  for ns in $(ip netns list | awk -v s="-$SUFFIX" '$1 ~ "^mn-" && substr($1, length($1) - length(s) + 1) == s {print $1}'); do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -36,7 +37,6 @@ trap cleanup EXIT
 make_ns() {
   local ns="mn-$1-$SUFFIX"
   ip netns add "$ns"
-  NAMESPACES+=("$ns")
   ip -n "$ns" link set lo up
   echo "$ns"
 }
