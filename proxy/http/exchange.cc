@@ -182,6 +182,9 @@ class Exchange final : public Parked,
   // Hands the outcome of the tries to the downstream. True when it is a 101 to an upgrade,
   // for upgrade() to tunnel.
   bool relay(Forwarded f) {
+    // The tries are over. Their state goes now, while it is in cache, rather than with the
+    // exchange when the response has been written.
+    forwarding_.reset();
     if (!f.response) {
       sendLocalReply(*ds_, f.local_status, f.local_body, std::move(f.local_headers));
       return false;
@@ -189,15 +192,16 @@ class Exchange final : public Parked,
     up_connection_ = std::move(f.connection);
     up_stream_ = std::move(f.stream);
     up_active_ = std::move(f.active);
-    response_ = std::move(*f.response);
-    applyHeaderOps(response_.headers, route_->response_headers);
-    if (cors_origin_) addCorsResponseHeaders(response_.headers, *route_->cors, *cors_origin_);
-    if (response_.status == 101 && ds_->request.upgrade) {
+    ResponseHead& response = *f.response;
+    applyHeaderOps(response.headers, route_->response_headers);
+    if (cors_origin_) addCorsResponseHeaders(response.headers, *route_->cors, *cors_origin_);
+    if (response.status == 101 && ds_->request.upgrade) {
+      upgrade_response_ = std::move(response);
       upgrading_ = true;
       return true;
     }
     relayed_ = true;
-    ds_->sendResponse(std::move(response_), up_stream_->response_body);
+    ds_->sendResponse(std::move(response), up_stream_->response_body);
     // A downstream already gone ignores the response; the upstream is then of no use.
     if (finished_) resetUndrained();
     return false;
@@ -205,7 +209,7 @@ class Exchange final : public Parked,
 
   // After a 101 both connections become one byte stream, with no timeout but their own.
   asio::awaitable<void> upgrade() {
-    ds_->sendResponse(std::move(response_), nullptr);
+    ds_->sendResponse(std::move(upgrade_response_), nullptr);
     co_await ds_->finished();
     auto down = ds_->takeTunnel();
     auto up = up_connection_->takeTunnel();
@@ -279,9 +283,11 @@ class Exchange final : public Parked,
   }
 
   // The downstream is finished; a response body it did not take in full has nowhere to go.
-  // Posted, since this may run inside either codec's callbacks.
+  // An upstream that already sent all of it has nothing left to stop. Posted, since this may
+  // run inside either codec's callbacks.
   void resetUndrained() {
-    if (up_stream_->response_body->drained()) return;
+    const BodyPipe& body = *up_stream_->response_body;
+    if (body.ended() || body.aborted()) return;
     bump(Stats::get().upstream_rq_tx_reset);
     asio::post(worker_.context(), [upstream = up_stream_] { upstream->reset(); });
   }
@@ -302,11 +308,11 @@ class Exchange final : public Parked,
   std::shared_ptr<UpstreamConnection> up_connection_;
   std::shared_ptr<UpstreamStream> up_stream_;
   LoadBalancer::ActiveRequest up_active_;
-  ResponseHead response_;
-  bool waiting_ = false;    // on the upstream's response callback
-  bool upgrading_ = false;  // a 101 to tunnel
-  bool relayed_ = false;    // the upstream's response went to the downstream
-  bool finished_ = false;   // the downstream stream is finished
+  ResponseHead upgrade_response_;  // a 101, kept from relay() for upgrade()
+  bool waiting_ = false;           // on the upstream's response callback
+  bool upgrading_ = false;         // a 101 to tunnel
+  bool relayed_ = false;           // the upstream's response went to the downstream
+  bool finished_ = false;          // the downstream stream is finished
 };
 
 // One exchange per request, allocated with its shared_ptr control block: glibc's per-thread

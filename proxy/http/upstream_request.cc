@@ -171,14 +171,17 @@ Forwarding::Next Forwarding::settle(std::optional<Result<ResponseHead>> response
     bump(Stats::get().upstream_rq_timeout);
     return finish(504, "upstream request timeout");
   }
-  bool replayable =
-      !ds_.request_body || !(ds_.request_body->touched() || ds_.request_body->detached());
-  if (a.unprocessed && replayable && ++unprocessed_ < kUnprocessedRetries) return Next::kTry;
+  // Asked only when a try could be repeated: the downstream stream is out of cache by now.
+  auto replayable = [this] {
+    return !ds_.request_body || !(ds_.request_body->touched() || ds_.request_body->detached());
+  };
+  if (a.unprocessed && replayable() && ++unprocessed_ < kUnprocessedRetries) return Next::kTry;
 
   const RetryPolicy* policy = route_.retries ? &*route_.retries : nullptr;
   bool wanted =
-      policy && retries_ < policy->attempts && replayable &&
-      (a.response ? retryOnResponse(*policy, *a.response) : retryOnFailure(*policy, *a.failure));
+      policy && retries_ < policy->attempts &&
+      (a.response ? retryOnResponse(*policy, *a.response) : retryOnFailure(*policy, *a.failure)) &&
+      replayable();
   if (wanted) {
     retry_slot_.reset();
     retry_slot_ = worker_.pool().breakers().tryRetry(cluster_);

@@ -16,15 +16,23 @@ class ClientConnection::Stream : public UpstreamStream {
          size_t high_watermark)
       : UpstreamStream(ex), conn_(std::move(conn)) {
     response_body = std::make_shared<BodyPipe>(high_watermark);
-    // The pipe may outlive the stream, which unhooks itself when it goes.
+  }
+  ~Stream() override { response_body->on_consumed = nullptr; }
+
+  // The connection stopped reading while the pipe is full, and wants to hear when the consumer
+  // takes from it. Only then: the hook runs on every read of the body, when the connection
+  // is long out of cache. The pipe may outlive the stream, which unhooks itself when it goes.
+  void wakeConnectionWhenConsumed() {
+    if (response_body->on_consumed) return;
     response_body->on_consumed = [this](size_t) {
       if (auto c = conn_.lock()) c->bodyConsumed();
     };
   }
-  ~Stream() override { response_body->on_consumed = nullptr; }
 
+  // Only while the connection still carries this request: once its response ended, the
+  // connection went back to the pool and may be serving another.
   void reset() override {
-    if (auto c = conn_.lock()) c->close();
+    if (auto c = conn_.lock(); c && c->current_.get() == this) c->close();
   }
 
   void setHead(ResponseHead h) { deliverHead(std::move(h)); }
@@ -85,7 +93,7 @@ void ClientConnection::start() {
   if (transport_->ssl()) {
     asio::co_spawn(executor_, readLoop(), asio::detached);
   } else {
-    read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+    tcp_reads_ = true;
     readNext();
   }
   armIdleSweep();
@@ -95,7 +103,7 @@ void ClientConnection::bodyConsumed() {
   if (read_paused_) {
     read_paused_ = false;
     readNext();
-  } else if (!read_buf_) {
+  } else if (!tcp_reads_) {
     wake_.notify();
   }
 }
@@ -251,17 +259,18 @@ void ClientConnection::readNext(std::shared_ptr<void> keep_alive) {
   if (closed_ || !open()) return;
   if (current_ && current_->response_body->full()) {
     read_paused_ = true;
+    current_->wakeConnectionWhenConsumed();
     return;
   }
   // An idle connection keeps its read pending, which costs nothing once the socket is known
   // empty, so an upstream closing it is noticed at once.
   if (!keep_alive) keep_alive = shared_from_this();
-  reader_.read(transport_->socket(), asio::buffer(read_buf_.get(), kReadChunk), *this,
-               std::move(keep_alive));
+  reader_.read(transport_->socket(), *this, std::move(keep_alive));
 }
 
-void ClientConnection::readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) {
-  if (onBytes(read_buf_.get(), n, ec)) readNext(std::move(keep_alive));
+void ClientConnection::readDone(std::error_code ec, const char* data, size_t n,
+                                std::shared_ptr<void> keep_alive) {
+  if (onBytes(data, n, ec)) readNext(std::move(keep_alive));
 }
 
 asio::awaitable<void> ClientConnection::readLoop() {
@@ -269,6 +278,7 @@ asio::awaitable<void> ClientConnection::readLoop() {
   char chunk[kReadChunk];
   while (!closed_) {
     if (current_ && current_->response_body->full()) {
+      current_->wakeConnectionWhenConsumed();
       co_await wake_.wait();
       continue;
     }

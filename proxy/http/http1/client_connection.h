@@ -52,7 +52,8 @@ class ClientConnection : public UpstreamConnection,
   // go through its transport's coroutine (readLoop). Both hand the bytes to onBytes, which
   // says whether to read on.
   void readNext(std::shared_ptr<void> keep_alive = nullptr);
-  void readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) override;
+  void readDone(std::error_code ec, const char* data, size_t n,
+                std::shared_ptr<void> keep_alive) override;
   asio::awaitable<void> readLoop();
   bool onBytes(const char* data, size_t n, std::error_code ec);
   // The response pipe was drained below its mark: reading may go on.
@@ -78,10 +79,10 @@ class ClientConnection : public UpstreamConnection,
   std::string head_out_;  // the request head being written, reused across requests
   size_t header_bytes_ = 0;
   std::shared_ptr<Stream> current_;
-  Event wake_;                        // the TLS reader waits on it while the response pipe is full
-  bool read_paused_ = false;          // the TCP reader stopped while the response pipe is full
-  TcpReader reader_;                  // plain TCP only
-  std::unique_ptr<char[]> read_buf_;  // plain TCP only
+  Event wake_;                // the TLS reader waits on it while the response pipe is full
+  bool read_paused_ = false;  // the TCP reader stopped while the response pipe is full
+  TcpReader reader_;          // plain TCP only
+  bool tcp_reads_ = false;    // reads go through reader_ (plain TCP), not readLoop (TLS)
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point idle_since_;
   bool closed_ = false;

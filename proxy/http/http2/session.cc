@@ -61,10 +61,7 @@ asio::awaitable<void> SessionIo::runIo(std::shared_ptr<void> keep_alive) {
   if (transport_->ssl()) {
     co_await (readLoop() && writeLoop());
   } else {
-    if (startReading()) {
-      read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
-      readNext(keep_alive);
-    }
+    if (startReading()) readNext(keep_alive);
     co_await writeLoop();
     while (!read_done_)
       co_await read_event_.wait();
@@ -114,15 +111,15 @@ void SessionIo::readNext(std::shared_ptr<void> keep_alive) {
     readStopped();
     return;
   }
-  reader_.read(transport_->socket(), asio::buffer(read_buf_.get(), kReadChunk), *this,
-               std::move(keep_alive));
+  reader_.read(transport_->socket(), *this, std::move(keep_alive));
 }
 
-void SessionIo::readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) {
+void SessionIo::readDone(std::error_code ec, const char* data, size_t n,
+                         std::shared_ptr<void> keep_alive) {
   if (ec || n == 0) {
     closeSocket();
     readStopped();
-  } else if (!feed(read_buf_.get(), n)) {
+  } else if (!feed(data, n)) {
     readStopped();
   } else {
     readNext(std::move(keep_alive));

@@ -78,13 +78,13 @@ class SessionIo : private ReadListener {
   // (readLoop). Both start with startReading and end with readStopped.
   bool startReading();
   void readNext(std::shared_ptr<void> keep_alive);
-  void readDone(std::error_code ec, size_t n, std::shared_ptr<void> keep_alive) override;
+  void readDone(std::error_code ec, const char* data, size_t n,
+                std::shared_ptr<void> keep_alive) override;
   void readStopped();
   asio::awaitable<void> readLoop();
   asio::awaitable<void> writeLoop();
 
-  TcpReader reader_;                  // plain TCP only
-  std::unique_ptr<char[]> read_buf_;  // plain TCP only
+  TcpReader reader_;  // plain TCP only
 };
 
 void applyCommonOptions(nghttp2_option* option, const Limits& limits);

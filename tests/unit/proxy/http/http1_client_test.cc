@@ -251,5 +251,62 @@ TEST(Http1ClientTest, UpstreamClosingAnIdleConnectionIsNoticedWithoutAnotherRequ
   EXPECT_TRUE(conn->closed());  // seen while idle, with no request to find it out
 }
 
+// The exchange resets its upstream stream when the client leaves before reading the whole
+// response. A stream whose response has ended has handed its connection back, and resetting it
+// must not close the connection under the next request.
+TEST(Http1ClientTest, ResettingAFinishedStreamLeavesTheConnectionToTheNextRequest) {
+  uint16_t port = 0;
+  int listener = listenOnLoopback(port);
+  auto upstream = std::async(std::launch::async, [listener] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    char buf[4096];
+    int answered = 0;
+    std::string request;
+    while (answered < 2) {
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      request.append(buf, static_cast<size_t>(n));
+      size_t end;
+      while ((end = request.find("\r\n\r\n")) != std::string::npos) {
+        request.erase(0, end + 4);
+        std::string response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+        ++answered;
+      }
+    }
+    std::this_thread::sleep_for(200ms);
+    ::close(fd);
+    return answered;
+  });
+
+  asio::io_context ctx;
+  auto conn = connectUpstream(ctx, port, Cluster{}, Limits{});
+  RequestHead head = getRequest("/");
+  int second_status = 0;
+  bool closed_after_reset = true;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto first = conn->startRequest(head, nullptr);
+        auto r1 = co_await first->response(std::chrono::steady_clock::now() + 5s);
+        if (!r1 || !r1->ok()) co_return;
+        asio::steady_timer settle(ctx, 20ms);  // the body ends and the connection goes idle
+        co_await settle.async_wait(kNoThrow);
+        auto second = conn->startRequest(head, nullptr);
+        first->reset();
+        auto r2 = co_await second->response(std::chrono::steady_clock::now() + 5s);
+        if (r2 && r2->ok()) second_status = r2->value().status;
+        closed_after_reset = conn->closed();
+        first->response_body->detach();
+        second->response_body->detach();
+      },
+      asio::detached);
+  ctx.run_for(1s);
+  EXPECT_EQ(upstream.get(), 2);
+  ::close(listener);
+  EXPECT_EQ(second_status, 200);
+  EXPECT_FALSE(closed_after_reset);
+}
+
 }  // namespace
 }  // namespace meshnode::proxy

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -18,21 +19,21 @@ using asio::ip::tcp;
 struct Reading final : ReadListener, std::enable_shared_from_this<Reading> {
   tcp::socket socket;
   TcpReader reader;
-  char buf[8];
+  size_t max = 8;
   std::string got;
   std::optional<std::error_code> error;
   int reads_done = 0;
 
   explicit Reading(tcp::socket s) : socket(std::move(s)) {}
 
-  void start() { reader.read(socket, asio::buffer(buf), *this, shared_from_this()); }
-  void readDone(std::error_code ec, size_t n, std::shared_ptr<void>) override {
+  void start() { reader.read(socket, *this, shared_from_this(), max); }
+  void readDone(std::error_code ec, const char* data, size_t n, std::shared_ptr<void>) override {
     ++reads_done;
     if (ec) {
       error = ec;
       return;
     }
-    got.append(buf, n);
+    got.append(data, n);
   }
 };
 
@@ -109,6 +110,40 @@ TEST(TcpReaderTest, BytesArrivingAfterAnEmptyingReadAreFound) {
   l.send("b");
   l.runUntilReads(2);
   EXPECT_EQ(l.reading->got, "ab");
+}
+
+// The readers of a thread share their buffers: what one connection read must reach its own
+// listener intact when several sockets become readable in the same turn of the loop, and when
+// a read started on a readable socket completes later through the queue.
+TEST(TcpReaderTest, ReadersSharingBuffersEachGetTheirOwnBytes) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  std::vector<tcp::socket> peers;
+  std::vector<std::shared_ptr<Reading>> readings;
+  for (int i = 0; i < 4; ++i) {
+    peers.emplace_back(io);
+    peers.back().connect(acceptor.local_endpoint());
+    readings.push_back(std::make_shared<Reading>(acceptor.accept()));
+    readings.back()->max = kReadChunk;
+  }
+  // Two wait with no bytes yet, two find theirs at once when they start.
+  readings[0]->start();
+  readings[1]->start();
+  io.poll();
+  for (size_t i = 0; i < peers.size(); ++i)
+    asio::write(peers[i], asio::buffer(std::string(100 + i, static_cast<char>('a' + i))));
+  readings[2]->start();
+  readings[3]->start();
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  auto all_read = [&] {
+    for (const auto& r : readings)
+      if (r->reads_done < 1) return false;
+    return true;
+  };
+  while (!all_read() && std::chrono::steady_clock::now() < until)
+    io.run_one_for(std::chrono::milliseconds(10));
+  for (size_t i = 0; i < readings.size(); ++i)
+    EXPECT_EQ(readings[i]->got, std::string(100 + i, static_cast<char>('a' + i))) << "reader " << i;
 }
 
 TEST(TcpReaderTest, EndOfStreamIsReported) {
