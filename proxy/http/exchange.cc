@@ -189,19 +189,19 @@ class Exchange final : public Parked,
       sendLocalReply(*ds_, f.local_status, f.local_body, std::move(f.local_headers));
       return false;
     }
-    up_connection_ = std::move(f.connection);
-    up_stream_ = std::move(f.stream);
+    up_stream_ = f.stream;
     up_active_ = std::move(f.active);
     ResponseHead& response = *f.response;
     applyHeaderOps(response.headers, route_->response_headers);
     if (cors_origin_) addCorsResponseHeaders(response.headers, *route_->cors, *cors_origin_);
     if (response.status == 101 && ds_->request.upgrade) {
+      up_connection_ = std::move(f.connection);
       upgrade_response_ = std::move(response);
       upgrading_ = true;
       return true;
     }
     relayed_ = true;
-    ds_->sendResponse(std::move(response), up_stream_->response_body);
+    ds_->sendResponse(std::move(response), f.stream->response_body);
     // A downstream already gone ignores the response; the upstream is then of no use.
     if (finished_) resetUndrained();
     return false;
@@ -227,7 +227,7 @@ class Exchange final : public Parked,
     bool done = co_await ds_->finished(deadline_);
     if (done) co_return;
     bump(Stats::get().upstream_rq_timeout);
-    up_stream_->reset();
+    if (auto upstream = up_stream_.lock()) upstream->reset();
     ds_->reset();
   }
 
@@ -286,10 +286,12 @@ class Exchange final : public Parked,
   // An upstream that already sent all of it has nothing left to stop. Posted, since this may
   // run inside either codec's callbacks.
   void resetUndrained() {
-    const BodyPipe& body = *up_stream_->response_body;
+    auto upstream = up_stream_.lock();
+    if (!upstream) return;
+    const BodyPipe& body = *upstream->response_body;
     if (body.ended() || body.aborted()) return;
     bump(Stats::get().upstream_rq_tx_reset);
-    asio::post(worker_.context(), [upstream = up_stream_] { upstream->reset(); });
+    asio::post(worker_.context(), [upstream = std::move(upstream)] { upstream->reset(); });
   }
 
   Worker& worker_;
@@ -303,10 +305,12 @@ class Exchange final : public Parked,
   RequestHead head_;
   Deadline deadline_ = kNoDeadline;
   std::optional<Forwarding> forwarding_;
-  // What relay() keeps of the tries' outcome: the upstream that answers, and its count in
-  // the load balancer, until the end.
+  // What relay() keeps of the tries' outcome: the upstream stream that answers, and its count
+  // in the load balancer until the end. The stream is held weakly: its codec lets it go when
+  // the response has ended, while it is still in cache, rather than this exchange once the
+  // response has been written. The connection is kept only for an upgrade.
   std::shared_ptr<UpstreamConnection> up_connection_;
-  std::shared_ptr<UpstreamStream> up_stream_;
+  std::weak_ptr<UpstreamStream> up_stream_;
   LoadBalancer::ActiveRequest up_active_;
   ResponseHead upgrade_response_;  // a 101, kept from relay() for upgrade()
   bool waiting_ = false;           // on the upstream's response callback

@@ -86,8 +86,11 @@ class BodyPipe {
   std::function<void(size_t)> on_consumed;  // for the producer
 
  private:
+  // Through a copy: the consumer may unhook itself (or go) from inside the call.
   void wake() {
-    if (on_readable) on_readable();
+    if (!on_readable) return;
+    auto hook = on_readable;
+    hook();
   }
 
   size_t high_;

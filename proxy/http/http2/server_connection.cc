@@ -27,7 +27,7 @@ class ServerConnection::Stream : public DownstreamStream {
       response_body->on_readable = [this] {
         if (auto c = conn_.lock()) {
           nghttp2_session_resume_data(c->session_.get(), id_);
-          c->wantWrite();
+          c->wantWrite(serializeNow());
         }
       };
     }
@@ -59,6 +59,13 @@ class ServerConnection::Stream : public DownstreamStream {
     }
   }
   bool isHttp2() const override { return true; }
+
+  // A response whose body is all there (or fills the pipe) is serialized at once, from the
+  // codec call that completed it, while its stream, pipe and exchange are in cache: the
+  // stream then closes, and its exchange goes, there rather than a batch of responses later.
+  bool serializeNow() const {
+    return !response_body || response_body->ended() || response_body->full();
+  }
 
   void close() {
     if (closed_) return;
@@ -321,7 +328,7 @@ void ServerConnection::submitResponse(Stream& stream, ResponseHead& head) {
   provider.read_callback = &readBody;
   nghttp2_submit_response(session_.get(), stream.id(), nva, n,
                           stream.response_body ? &provider : nullptr);
-  wantWrite();
+  wantWrite(stream.serializeNow());
 }
 
 }  // namespace meshnode::proxy::http2

@@ -72,10 +72,43 @@ asio::awaitable<void> SessionIo::runIo(std::shared_ptr<void> keep_alive) {
   (void)keep_alive;
 }
 
+namespace {
+// How much is serialized before it is written.
+constexpr size_t kSerializeAhead = 65536;
+}  // namespace
+
+void SessionIo::wantWrite(bool now) {
+  if (now && !in_session_ && !write_pending_ && !send_failed_ && out_.size() < kSerializeAhead &&
+      open()) {
+    io_now_ = std::chrono::steady_clock::now();
+    serialize();
+  }
+  write_event_.notify();
+}
+
+bool SessionIo::serialize() {
+  in_session_ = true;
+  while (out_.size() < kSerializeAhead) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+    if (n < 0) {
+      LOG_DEBUG("http2 send: %s", nghttp2_strerror(static_cast<int>(n)));
+      send_failed_ = true;
+      break;
+    }
+    if (n == 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  in_session_ = false;
+  return !send_failed_;
+}
+
 bool SessionIo::feed(const char* data, size_t len) {
   io_now_ = std::chrono::steady_clock::now();
+  in_session_ = true;
   ssize_t rv =
       nghttp2_session_mem_recv(session_.get(), reinterpret_cast<const uint8_t*>(data), len);
+  in_session_ = false;
   write_event_.notify();
   if (rv >= 0) return true;
   LOG_DEBUG("http2 peer %s: %s", peer_.c_str(), nghttp2_strerror(static_cast<int>(rv)));
@@ -142,34 +175,31 @@ asio::awaitable<void> SessionIo::readLoop() {
 }
 
 asio::awaitable<void> SessionIo::writeLoop() {
-  std::string out;
   while (open()) {
-    out.clear();
     io_now_ = std::chrono::steady_clock::now();
-    for (;;) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
-      if (n < 0) {
-        LOG_DEBUG("http2 send: %s", nghttp2_strerror(static_cast<int>(n)));
-        closeSocket();
-        co_return;
-      }
-      if (n == 0) break;
-      out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-      if (out.size() >= 65536) break;
+    if (!serialize()) {
+      closeSocket();
+      co_return;
     }
-    if (!out.empty()) {
+    if (!out_.empty()) {
       std::error_code ec;
-      size_t sent = transport_->writeNow(asio::buffer(out), ec);
+      size_t sent = transport_->writeNow(asio::buffer(out_), ec);
       if (ec) {
         closeSocket();
         co_return;
       }
-      if (sent == out.size()) continue;
-      // A peer that stops reading for a whole write timeout is given up on.
+      if (sent == out_.size()) {
+        out_.clear();
+        continue;
+      }
+      // A peer that stops reading for a whole write timeout is given up on. out_ stays as it
+      // is meanwhile: nothing is serialized into it while the write holds it.
+      write_pending_ = true;
       write_timer_.expires_after(write_timeout_);
-      auto r = co_await (transport_->writeAll(asio::buffer(out) + sent, ec) ||
+      auto r = co_await (transport_->writeAll(asio::buffer(out_) + sent, ec) ||
                          write_timer_.async_wait(kNoThrow));
+      write_pending_ = false;
+      out_.clear();
       if (r.index() == 1 || ec) {
         closeSocket();
         co_return;

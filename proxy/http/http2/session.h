@@ -40,7 +40,11 @@ class SessionIo : private ReadListener {
 
   // Reads and writes until the session has nothing more to do or the socket fails.
   asio::awaitable<void> runIo(std::shared_ptr<void> keep_alive);
-  void wantWrite() { write_event_.notify(); }
+  // Wakes the writer. With `now`, what nghttp2 has ready is also serialized into the writer's
+  // buffer at once, while the frames' streams and bodies are still in cache; the socket write
+  // still waits for the writer, once per turn of the loop. Not from inside nghttp2's callbacks
+  // or while a write is in flight, where it only wakes the writer.
+  void wantWrite(bool now = false);
   void closeSocket();
   bool socketOpen() const { return open(); }
 
@@ -72,6 +76,9 @@ class SessionIo : private ReadListener {
  private:
   // Feeds received bytes to nghttp2; false when the connection must end.
   bool feed(const char* data, size_t len);
+  // Appends what nghttp2 has to send to out_, up to kSerializeAhead bytes; false when the
+  // session failed.
+  bool serialize();
 
   // Plain TCP is read with a completion handler, one read in flight at a time, which is
   // cheaper to run than a coroutine to resume; TLS goes through its transport's coroutine
@@ -84,7 +91,11 @@ class SessionIo : private ReadListener {
   asio::awaitable<void> readLoop();
   asio::awaitable<void> writeLoop();
 
-  TcpReader reader_;  // plain TCP only
+  TcpReader reader_;            // plain TCP only
+  std::string out_;             // serialized, not yet written
+  bool in_session_ = false;     // inside nghttp2_session_mem_recv or _mem_send
+  bool write_pending_ = false;  // a write of out_ waits for the socket
+  bool send_failed_ = false;
 };
 
 void applyCommonOptions(nghttp2_option* option, const Limits& limits);
