@@ -17,6 +17,7 @@
 #include "proxy/server/worker.h"
 #include "proxy/stats/stats.h"
 #include "proxy/stream/event.h"
+#include "proxy/stream/in_flight.h"
 #include "proxy/tcp/tcp_proxy.h"
 
 namespace meshnode::proxy {
@@ -103,11 +104,13 @@ class Exchange final : public Parked,
            std::shared_ptr<DownstreamStream> ds)
       : worker_(worker), info_(std::move(info)), ds_(std::move(ds)), snap_(worker.snapshot()) {
     bump(Stats::get().downstream_rq_active);
+    ++requests_in_flight;
     worker_.park(*this);
   }
   ~Exchange() override {
     worker_.unpark(*this);
     drop(Stats::get().downstream_rq_active);
+    --requests_in_flight;
   }
 
   enum class Step { kAnswered, kDelay, kContinue };

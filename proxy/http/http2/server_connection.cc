@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "proxy/http/http2/headers.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stream/in_flight.h"
 
 namespace meshnode::proxy::http2 {
 
@@ -60,11 +61,14 @@ class ServerConnection::Stream : public DownstreamStream {
   }
   bool isHttp2() const override { return true; }
 
-  // A response whose body is all there (or fills the pipe) is serialized at once, from the
-  // codec call that completed it, while its stream, pipe and exchange are in cache: the
-  // stream then closes, and its exchange goes, there rather than a batch of responses later.
+  // On a worker with many requests in flight, a response whose body is all there (or fills
+  // the pipe) is serialized at once, from the codec call that completed it, while its stream,
+  // pipe and exchange are in cache: the stream then closes, and its exchange goes, there
+  // rather than a batch of responses later, when they have gone cold. With fewer, their state
+  // stays in cache anyway, and serializing the batch's responses together costs less.
   bool serializeNow() const {
-    return !response_body || response_body->ended() || response_body->full();
+    return requests_in_flight >= kManyRequestsInFlight &&
+           (!response_body || response_body->ended() || response_body->full());
   }
 
   void close() {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -9,6 +11,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -80,6 +83,17 @@ class CodecHarness {
 
   // Whether the last talk() ended because the server closed, rather than by falling quiet.
   bool lastClosedByServer() const { return closed_by_server_; }
+
+  // Runs `f` on the server's thread and waits for it: for the thread's own state, such as its
+  // count of requests in flight.
+  void onServerThread(std::function<void()> f) {
+    std::promise<void> done;
+    asio::post(ctx_, [&] {
+      f();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
 
  private:
   static asio::awaitable<void> answer(std::shared_ptr<DownstreamStream> s) {

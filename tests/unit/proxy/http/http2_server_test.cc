@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy/http/http2/server_connection.h"
+#include "proxy/stream/in_flight.h"
 #include "tests/unit/proxy/http/codec_harness.h"
 
 namespace meshnode::proxy {
@@ -96,6 +97,39 @@ TEST(Http2ServerTest, ServesRequestsWithBodies) {
   for (const auto& f : frames)
     if (f.type == kData && f.stream == 3) body3 += f.payload;
   EXPECT_EQ(body3, "POST / 11\n");
+  EXPECT_EQ(goawayCode(frames), -1);
+}
+
+// With many requests in flight on the worker, responses are serialized as soon as they are
+// complete, from inside the call that completed them, and their streams close there. The
+// peer must see the same answers, each stream ended once.
+TEST(Http2ServerTest, ResponsesSerializedAtOnceUnderLoadAreComplete) {
+  Harness h;
+  h.onServerThread([] { requests_in_flight = kManyRequestsInFlight; });
+  std::string req = preface();
+  for (uint32_t id = 1; id <= 9; id += 2) {
+    req += frame(kHeaders, kEndHeaders, id,
+                 std::string("\x83\x86\x84\x41\x01"
+                             "a",
+                             6));
+    req += frame(kData, kEndStream, id, std::string(id, 'x'));
+  }
+  req += frame(kHeaders, kEndHeaders | kEndStream, 11, getHeaders());
+  auto frames = parseFrames(h.talk(req));
+  h.onServerThread([] { requests_in_flight = 0; });
+  for (uint32_t id = 1; id <= 11; id += 2) {
+    std::string body;
+    int ends = 0;
+    for (const auto& f : frames) {
+      if (f.stream != id) continue;
+      if (f.type == kData) body += f.payload;
+      if ((f.type == kData || f.type == kHeaders) && (f.flags & kEndStream)) ++ends;
+    }
+    EXPECT_TRUE(hasResponseHeaders(frames, id)) << "stream " << id;
+    EXPECT_EQ(body, id == 11 ? "GET / 0\n" : "POST / " + std::to_string(id) + "\n")
+        << "stream " << id;
+    EXPECT_EQ(ends, 1) << "stream " << id;
+  }
   EXPECT_EQ(goawayCode(frames), -1);
 }
 
