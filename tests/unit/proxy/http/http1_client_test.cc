@@ -290,8 +290,13 @@ TEST(Http1ClientTest, ResettingAFinishedStreamLeavesTheConnectionToTheNextReques
         auto first = conn->startRequest(head, nullptr);
         auto r1 = co_await first->response(std::chrono::steady_clock::now() + 5s);
         if (!r1 || !r1->ok()) co_return;
-        asio::steady_timer settle(ctx, 20ms);  // the body ends and the connection goes idle
-        co_await settle.async_wait(kNoThrow);
+        // Once the body has ended, the connection is idle again.
+        auto& body = *first->response_body;
+        Event readable(ctx.get_executor());
+        body.on_readable = [&readable] { readable.notify(); };
+        while (!body.ended() && !body.aborted())
+          co_await readable.wait(5s);
+        body.on_readable = nullptr;
         auto second = conn->startRequest(head, nullptr);
         first->reset();
         auto r2 = co_await second->response(std::chrono::steady_clock::now() + 5s);
